@@ -1,0 +1,96 @@
+"""The `steward` command: one Typer app, one sub-app per command group."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from steward.cli.audit import audit_app
+from steward.cli.data import app as data_app
+from steward.cli.endpoints import endpoints_app
+from steward.cli.models import models_app
+from steward.cli.output import fail
+from steward.cli.predict import predict
+from steward.cli.tracking import experiments_app, runs_app
+from steward.config import Settings
+from steward.errors import StewardError
+from steward.version import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="steward",
+    help="Steward keeps machine-learning models reliable in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for group in (experiments_app, runs_app, models_app, endpoints_app, audit_app, data_app):
+    app.add_typer(group)
+app.command("predict")(predict)
+
+
+@app.callback()
+def root(
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING...")] = None,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log as JSON lines.")] = False,
+) -> None:
+    """Steward: tracking, registry, serving, monitoring and the closed retraining loop."""
+    level = (log_level or Settings().log_level).upper()
+    fmt = (
+        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
+        if log_json
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.basicConfig(level=level, format=fmt)
+
+
+@app.command()
+def version() -> None:
+    """Print Steward's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def server(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Run the control plane: REST API under /api/v1, OpenAPI at /openapi.json, /metrics."""
+    import uvicorn
+
+    from steward.server.app import create_app
+
+    settings = Settings()
+    bind_host = host or settings.host
+    bind_port = settings.port if port is None else port
+    typer.echo(f"Steward control plane on http://{bind_host}:{bind_port} (API docs: /docs)")
+    uvicorn.run(
+        create_app(settings),
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=200, help="Rows of generated training data.")] = 5000,
+) -> None:
+    """Run the built-in end-to-end scenario on generated data and print what happened."""
+    from steward.demo.scenario import run_demo
+
+    # The demo narrates its own timeline; INFO lines from the library would interleave with it.
+    logging.getLogger("steward").setLevel(max(logging.WARNING, logging.getLogger().level))
+    run_demo(Settings(), rows=rows, echo=typer.echo)
+
+
+def main() -> None:
+    """Entry point of the `steward` script: Steward errors become one readable line."""
+    try:
+        app()
+    except StewardError as error:
+        sys.exit(fail(error).exit_code)

@@ -1,0 +1,122 @@
+"""Settings: the one place that reads environment variables (prefix `STEWARD_`).
+
+Zero configuration works: everything lives under `.steward/` in the working directory,
+with SQLite metadata and local artifacts.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ACTOR_HEADER", "Settings", "default_actor"]
+
+ACTOR_HEADER = "x-steward-actor"
+"""HTTP header carrying the caller's identity to the control plane."""
+
+
+def default_actor() -> str:
+    """The operating-system user, used as the audit actor when none is configured."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in some containers
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Every Steward setting. Each field is documented in docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".steward"),
+        description="Folder for the embedded store: SQLite file, artifacts, logs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store; default SQLite at HOME/steward.db. "
+        "For PostgreSQL: postgresql+psycopg://user@host:5432/db.",
+    )
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="Folder of the content-addressed artifact store; default HOME/artifacts.",
+    )
+    tracking_url: str | None = Field(
+        default=None,
+        description="URL of a `steward server`; when set, the SDK talks HTTP to it instead of "
+        "writing to the store in-process.",
+    )
+    actor: str = Field(
+        default_factory=default_actor,
+        description="Identity recorded in audit events for changes made by this process.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `steward server` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `steward server` binds to.")
+    sqlite_busy_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a SQLite writer waits for another process's lock before failing.",
+    )
+    metric_flush_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest time a logged metric waits in the SDK buffer before it is written.",
+    )
+    metric_buffer_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Number of buffered metrics that triggers a write.",
+    )
+    http_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of the SDK's HTTP calls to a server."
+    )
+    environments: list[str] = Field(
+        default=["dev", "staging", "production"],
+        description="Deployment environments, lowest to highest.",
+    )
+    log_level: str = Field(default="INFO", description="Log level of the CLI and server.")
+    predictions_dir: Path | None = Field(
+        default=None, description="Folder of the prediction log; default HOME/predictions."
+    )
+    prediction_flush_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest wait before logged predictions are written and fsynced: the most "
+        "a killed serving process can lose.",
+    )
+    prediction_durable: bool = Field(
+        default=False,
+        description="Fsync each batch of logged predictions before answering the request.",
+    )
+    prediction_max_pending: int = Field(
+        default=200_000,
+        ge=1,
+        description="Queued predictions beyond which new ones are dropped and counted (or "
+        "refused in durable mode).",
+    )
+    prediction_segment_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Size at which a log segment is sealed."
+    )
+    prediction_segment_max_age_s: float = Field(
+        default=60.0, gt=0, description="Age at which a log segment is sealed."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside `home`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'steward.db').resolve()}"
+
+    @property
+    def resolved_predictions_dir(self) -> Path:
+        """The prediction-log folder, defaulting to `home/predictions`."""
+        return (self.predictions_dir or self.home / "predictions").resolve()
+
+    @property
+    def resolved_artifacts_dir(self) -> Path:
+        """The artifact folder, defaulting to `home/artifacts`."""
+        return (self.artifacts_dir or self.home / "artifacts").resolve()

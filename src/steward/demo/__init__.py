@@ -1,0 +1,1 @@
+"""The built-in end-to-end scenario that `steward demo` runs."""

@@ -1,0 +1,1 @@
+"""The control plane: the REST API app, and running it with uvicorn."""

@@ -1,0 +1,221 @@
+"""Every metadata table, in one SQLAlchemy MetaData that the Alembic migrations mirror.
+
+Times are integer milliseconds since the Unix epoch (UTC): exact, portable between SQLite
+and PostgreSQL, and cheap to index. JSON columns hold small documents (schemas, tags).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["metadata"]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for long logs.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Millis = sa.BigInteger
+Id = sa.String(32)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("lifecycle", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("experiment_id", Id, sa.ForeignKey("experiments.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_ms", Millis, nullable=False),
+    sa.Column("end_ms", Millis, nullable=True),
+    sa.Column("user", sa.String(256), nullable=False),
+    sa.Column("code_version", sa.JSON, nullable=False),
+    sa.Column("environment", sa.JSON, nullable=False),
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# NaN is kept as is_nan=True with value 0: SQLite turns a NaN REAL into NULL.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("value", sa.Float(precision=53), nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp_ms", Millis, nullable=False),
+    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+# The last value per (run, key): what search filters and orders on.
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", sa.Float(precision=53), nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp_ms", Millis, nullable=False),
+)
+
+run_artifacts = sa.Table(
+    "run_artifacts",
+    metadata,
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False, index=True),
+    sa.Column("num_rows", sa.BigInteger, nullable=False),
+    sa.Column("num_columns", sa.Integer, nullable=False),
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("contract", sa.JSON, nullable=True),
+    sa.Column("profile", sa.JSON, nullable=True),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.UniqueConstraint("name", "digest"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("dataset_id", Id, sa.ForeignKey("datasets.id"), primary_key=True),
+    sa.Column("context", sa.String(64), primary_key=True),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), primary_key=True
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("artifact_digest", sa.String(64), nullable=False),
+    sa.Column("artifact_size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("flavor_metadata", sa.JSON, nullable=False),
+    sa.Column("input_schema", sa.JSON, nullable=False),
+    sa.Column("output_schema", sa.JSON, nullable=False),
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), nullable=True, index=True),
+    sa.Column("dataset_digests", sa.JSON, nullable=False),
+    sa.Column("contract", sa.JSON, nullable=True),
+    sa.Column("profile", sa.JSON, nullable=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), primary_key=True
+    ),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("deployed_by", sa.String(256), nullable=False),
+    sa.Column("deployed_at_ms", Millis, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_deployments_model_env", "model_name", "environment"),
+)
+
+# A named serving target; traffic, shadow and fallback hold targets ("@alias" or "3").
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("environment", sa.String(64), nullable=False, index=True),
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), nullable=False
+    ),
+    sa.Column("traffic", sa.JSON, nullable=False),
+    sa.Column("shadow", sa.JSON, nullable=False),
+    sa.Column("sticky_key", sa.String(256), nullable=True),
+    sa.Column("fallback", sa.JSON, nullable=False),
+    sa.Column("default_response", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("contract_mode", sa.String(16), nullable=False),
+    sa.Column("timeout_ms", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+)
+
+# Append-only and hash-chained: seq is dense, hash covers prev_hash plus the event's content.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at_ms", Millis, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("action", sa.String(128), nullable=False),
+    sa.Column("target_type", sa.String(64), nullable=False),
+    sa.Column("target_id", sa.String(512), nullable=False),
+    sa.Column("before", sa.JSON, nullable=True),
+    sa.Column("after", sa.JSON, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_events_target", "target_type", "target_id"),
+)

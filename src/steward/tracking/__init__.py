@@ -1,0 +1,103 @@
+"""Tracking: experiments, runs, params, metric series, tags, run artifacts, input datasets and
+provenance, with run search."""
+
+from __future__ import annotations
+
+from steward.tracking.artifacts import (
+    get_artifact,
+    list_artifacts,
+    log_artifact,
+    log_artifact_bytes,
+    log_artifact_stream,
+    open_artifact,
+    read_artifact,
+)
+from steward.tracking.datasets import fingerprint_frame, get_dataset, log_dataset
+from steward.tracking.entities import (
+    END_STATUSES,
+    FAILED,
+    FINISHED,
+    KILLED,
+    RUN_STATUSES,
+    RUNNING,
+    Dataset,
+    DatasetId,
+    DatasetInfo,
+    Experiment,
+    ExperimentId,
+    Metric,
+    MetricInput,
+    Run,
+    RunArtifact,
+    RunId,
+    RunInput,
+    RunPage,
+)
+from steward.tracking.experiments import (
+    create_experiment,
+    get_experiment,
+    get_or_create_experiment,
+    list_experiments,
+)
+from steward.tracking.provenance import capture_code_version, capture_environment
+from steward.tracking.search import GRAMMAR as FILTER_GRAMMAR
+from steward.tracking.service import (
+    end_run,
+    finish_run,
+    get_metric_history,
+    get_run,
+    log_batch,
+    log_metrics,
+    log_params,
+    search_runs,
+    set_tags,
+    start_run,
+)
+
+__all__ = [
+    "END_STATUSES",
+    "FAILED",
+    "FILTER_GRAMMAR",
+    "FINISHED",
+    "KILLED",
+    "RUNNING",
+    "RUN_STATUSES",
+    "Dataset",
+    "DatasetId",
+    "DatasetInfo",
+    "Experiment",
+    "ExperimentId",
+    "Metric",
+    "MetricInput",
+    "Run",
+    "RunArtifact",
+    "RunId",
+    "RunInput",
+    "RunPage",
+    "capture_code_version",
+    "capture_environment",
+    "create_experiment",
+    "end_run",
+    "fingerprint_frame",
+    "finish_run",
+    "get_artifact",
+    "get_dataset",
+    "get_experiment",
+    "get_metric_history",
+    "get_or_create_experiment",
+    "get_run",
+    "list_artifacts",
+    "list_experiments",
+    "log_artifact",
+    "log_artifact_bytes",
+    "log_artifact_stream",
+    "log_batch",
+    "log_dataset",
+    "log_metrics",
+    "log_params",
+    "open_artifact",
+    "read_artifact",
+    "search_runs",
+    "set_tags",
+    "start_run",
+]
