@@ -13,8 +13,10 @@ if [ -x "${venv}/bin/python" ] \
     exit 0
 fi
 
+# uv comes with Steward's own venv (make install) when it is not on PATH.
+uv="$(command -v uv || echo "${here}/../../.venv/bin/uv")"
 mkdir -p "$(dirname "${venv}")"
 # An installed interpreter only: the benchmark machine may have no network for downloads.
-[ -x "${venv}/bin/python" ] || uv venv --quiet --python-preference only-system --python "${PYTHON:-python3}" "${venv}"
-uv pip install --quiet --python "${venv}/bin/python" "${spec}"
+[ -x "${venv}/bin/python" ] || "${uv}" venv --quiet --python-preference only-system --python "${PYTHON:-python3}" "${venv}"
+"${uv}" pip install --quiet --python "${venv}/bin/python" "${spec}"
 echo "mlflow venv ready: ${venv} (mlflow $("${venv}/bin/python" -c 'import mlflow; print(mlflow.__version__)'))"

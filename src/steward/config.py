@@ -104,6 +104,35 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Age at which a log segment is sealed."
     )
 
+    serve_host: str = Field(default="127.0.0.1", description="Address `steward serve` binds to.")
+    serve_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port `steward serve` binds to."
+    )
+    serve_poll_interval_s: float = Field(
+        default=5.0,
+        ge=0.05,
+        description="Seconds between a serving process's polls of the registry for alias and "
+        "traffic changes.",
+    )
+    serving_cache_dir: Path | None = Field(
+        default=None,
+        description="Where a serving process keeps its last known configuration, to start "
+        "when the metadata store is down; default HOME/serving-cache.",
+    )
+    serve_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body a serving process accepts.",
+    )
+    serve_model_workers: int = Field(
+        default=4, ge=1, description="Threads of a serving process that run models under a timeout."
+    )
+    serve_shadow_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Shadow copies waiting beyond which new ones are dropped and counted.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite inside `home`."""
@@ -115,6 +144,11 @@ class Settings(BaseSettings):
     def resolved_predictions_dir(self) -> Path:
         """The prediction-log folder, defaulting to `home/predictions`."""
         return (self.predictions_dir or self.home / "predictions").resolve()
+
+    @property
+    def resolved_serving_cache_dir(self) -> Path:
+        """The serving cache folder, defaulting to `home/serving-cache`."""
+        return (self.serving_cache_dir or self.home / "serving-cache").resolve()
 
     @property
     def resolved_artifacts_dir(self) -> Path:

@@ -24,6 +24,7 @@ from steward.cli.predict import predict
 from steward.config import Settings
 from steward.contracts import infer_contract
 from steward.errors import InvalidInput, NotFound
+from steward.predictions import PredictionLog, PredictionStore, compact
 from steward.serving import BatchProgress, batch_files, rejected_path_for, score_file
 from steward.store import Store, open_store
 
@@ -343,6 +344,35 @@ def test_a_column_that_changes_type_midway_is_a_clear_error(
     assert not (files / "out.csv").exists()
 
 
+def test_scored_rows_go_to_the_prediction_log_with_their_ids(
+    store: Store, churn: str, classifier: Any, scoring: pd.DataFrame, files: Path
+) -> None:
+    directory = files / "predictions"
+    prediction_log = PredictionLog(directory, compact_on_start=False)
+    try:
+        score_file(
+            store,
+            churn,
+            _write(scoring, files / "in.parquet"),
+            files / "out.parquet",
+            chunk_rows=100,
+            prediction_log=prediction_log,
+            endpoint="churn-batch",
+        )
+    finally:
+        prediction_log.close()
+    compact(directory)
+    logged = PredictionStore(directory).read("churn-batch").to_pandas()
+    out = pd.read_parquet(files / "out.parquet")
+    assert sorted(logged["prediction_id"]) == sorted(out["prediction_id"])
+    assert set(logged["route"]) == {"batch"}
+    assert set(zip(logged["model_name"], logged["model_version"], strict=True)) == {("churn", 1)}
+    joined = out.merge(logged, on="prediction_id", suffixes=("", "_logged"))
+    assert joined["in_income"].tolist() == pytest.approx(joined["income"].tolist())
+    assert joined["in_plan"].tolist() == joined["plan"].tolist()
+    assert len(joined) == ROWS
+
+
 # The `steward predict` command ------------------------------------------------------------
 
 
@@ -381,6 +411,17 @@ def test_the_predict_command(cli_store: Path, scoring: pd.DataFrame, files: Path
     )
     assert as_json.exit_code == 0, as_json.output
     assert '"rows_scored": 250' in as_json.output
+    # Both runs were logged under the model's name, nothing lost at the command's exit.
+    directory = cli_store / "predictions"
+    compact(directory)
+    assert PredictionStore(directory).count("churn") == 2 * ROWS
+    unlogged = CliRunner().invoke(
+        _cli(),
+        ["predict", *arguments, "-o", str(files / "u.csv"), "--no-log-predictions"],
+    )
+    assert unlogged.exit_code == 0, unlogged.output
+    compact(directory)
+    assert PredictionStore(directory).count("churn") == 2 * ROWS
 
 
 def test_the_predict_command_reports_errors_in_one_line(

@@ -14,6 +14,7 @@ from steward.cli.endpoints import endpoints_app
 from steward.cli.models import models_app
 from steward.cli.output import fail
 from steward.cli.predict import predict
+from steward.cli.serve import serve
 from steward.cli.tracking import experiments_app, runs_app
 from steward.config import Settings
 from steward.errors import StewardError
@@ -30,6 +31,7 @@ app = typer.Typer(
 for group in (experiments_app, runs_app, models_app, endpoints_app, audit_app, data_app):
     app.add_typer(group)
 app.command("predict")(predict)
+app.command("serve")(serve)
 
 
 @app.callback()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from steward.cli.output import JsonOption, open_cli_store, print_json
+from steward.config import Settings
+from steward.predictions import PredictionLog
 from steward.serving.batch import BatchContractMode, BatchProgress, BatchResult, score_file
 
 __all__ = ["predict"]
@@ -41,12 +45,21 @@ def predict(
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows per chunk: memory grows with this, not the file.")
     ] = 50_000,
+    log_predictions: Annotated[
+        bool,
+        typer.Option(help="Append every scored row to the prediction log (route `batch`)."),
+    ] = True,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="Endpoint the logged rows belong to (default: the model's name)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score a CSV or Parquet file in chunks: contract-checked, memory bounded."""
     mode: BatchContractMode = contract_mode  # type: ignore[assignment]  # score_file checks it
     with (
         open_cli_store() as store,
+        _prediction_log(log_predictions) as prediction_log,
         Progress(
             TextColumn(f"scoring {input_path.name}"),
             BarColumn(),
@@ -70,11 +83,26 @@ def predict(
             chunk_rows=chunk_rows,
             contract_mode=mode,
             progress=advance,
+            prediction_log=prediction_log,
+            endpoint=endpoint,
         )
     if as_json:
         print_json({key: _jsonable(value) for key, value in asdict(result).items()})
         return
     typer.echo(_summary(result))
+
+
+@contextmanager
+def _prediction_log(enabled: bool) -> Iterator[PredictionLog | None]:
+    if not enabled:
+        yield None
+        return
+    # Durable: each chunk waits for its sync, so a large file never overflows the queue.
+    prediction_log = PredictionLog.from_settings(Settings(), durable=True)
+    try:
+        yield prediction_log
+    finally:
+        prediction_log.close()  # a clean close writes everything queued
 
 
 def _jsonable(value: object) -> object:

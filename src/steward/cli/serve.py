@@ -25,11 +25,17 @@ def serve(
     endpoint: Annotated[
         str | None, typer.Option(help="An endpoint of the registry to serve instead.")
     ] = None,
-    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8080,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default STEWARD_SERVE_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Port (default STEWARD_SERVE_PORT, 8080)."),
+    ] = None,
     poll_interval: Annotated[
-        float, typer.Option(min=0.05, help="Seconds between polls of the registry.")
-    ] = 5.0,
+        float | None,
+        typer.Option(min=0.05, help="Seconds between polls of the registry (default 5)."),
+    ] = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option(
@@ -43,11 +49,16 @@ def serve(
         Path | None, typer.Option(help="Prediction log folder (default HOME/predictions).")
     ] = None,
     flush_interval: Annotated[
-        float, typer.Option(min=0.01, help="Seconds between prediction-log syncs.")
-    ] = 1.0,
+        float | None,
+        typer.Option(min=0.01, help="Seconds between prediction-log syncs (default 1)."),
+    ] = None,
     durable: Annotated[
-        bool, typer.Option(help="Answer only once the prediction is synced to disk.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--durable/--no-durable",
+            help="Answer only once the prediction is synced to disk (default off).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a model or an endpoint: POST /predict, /invocations and /v2/models/NAME/infer.
 
@@ -74,16 +85,20 @@ def serve(
         if endpoint is not None
         else ModelSource(lambda: open_store(settings), str(model_uri))
     )
-    cache = ServingCache(cache_dir or settings.home / "serving-cache")
+    cache = ServingCache(cache_dir or settings.resolved_serving_cache_dir)
     prediction_log = None
     if log_predictions:
-        prediction_log = PredictionLog(
-            predictions_dir or settings.home / "predictions",
-            flush_interval_s=flush_interval,
-            durable=durable,
+        prediction_log = PredictionLog.from_settings(
+            settings, directory=predictions_dir, flush_interval_s=flush_interval, durable=durable
         )
     app = create_serving_app(
-        source, cache=cache, poll_interval_s=poll_interval, prediction_log=prediction_log
+        source,
+        cache=cache,
+        poll_interval_s=poll_interval or settings.serve_poll_interval_s,
+        prediction_log=prediction_log,
+        max_body_bytes=settings.serve_max_body_bytes,
+        model_workers=settings.serve_model_workers,
+        shadow_queue_size=settings.serve_shadow_queue_size,
     )
     try:
         if app.follower is not None:
@@ -97,6 +112,8 @@ def serve(
         ", ".join(f"{t.version.key} ({t.weight:g}%)" for t in table.spec.traffic) if table else ""
     )
     _tune_process()
+    host = host or settings.serve_host
+    port = settings.serve_port if port is None else port
     typer.echo(f"Serving {source.key} [{served}] on http://{host}:{port}")
     typer.echo("  POST /predict  POST /invocations  POST /v2/models/{name}/infer  GET /metrics")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")

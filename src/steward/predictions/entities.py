@@ -17,8 +17,8 @@ __all__ = [
 ]
 
 PredictionId = NewType("PredictionId", str)
-Route = Literal["primary", "shadow", "fallback"]
-ROUTES: Final[tuple[Route, ...]] = ("primary", "shadow", "fallback")
+Route = Literal["primary", "shadow", "fallback", "batch"]
+ROUTES: Final[tuple[Route, ...]] = ("primary", "shadow", "fallback", "batch")
 
 
 def new_prediction_id(at_ms: int) -> PredictionId:
@@ -40,7 +40,8 @@ class PredictionRecord:
         endpoint: the endpoint that served the request.
         model_name: the registered model that answered.
         model_version: its version number.
-        route: `primary`, `shadow` (mirrored, never returned) or `fallback`.
+        route: `primary`, `shadow` (mirrored, never returned), `fallback`, or `batch`
+            (scored from a file by `steward predict`).
         inputs: one row, column name to value.
         outputs: the answer, by convention `{"prediction": ..., "probabilities": [...]}`.
         latency_ms: time spent in the model, milliseconds.

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from steward.errors import Conflict, InvalidInput, Unavailable
 from steward.predictions.compaction import compact
@@ -24,6 +25,9 @@ from steward.predictions.frames import encode_records
 from steward.predictions.layout import wal_dir
 from steward.predictions.segments import Segment, create_segment, seal_abandoned
 from steward.store.context import Clock, now_ms
+
+if TYPE_CHECKING:
+    from steward.config import Settings
 
 __all__ = ["PredictionLog"]
 
@@ -109,6 +113,25 @@ class PredictionLog:
             compactor.daemon = True  # safe to stop anywhere: compaction is journaled
             compactor.start()
         atexit.register(self.close)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        directory: Path | None = None,
+        flush_interval_s: float | None = None,
+        durable: bool | None = None,
+    ) -> PredictionLog:
+        """A log configured by `settings` (`STEWARD_PREDICTION_*`), each argument overriding."""
+        return cls(
+            directory or settings.resolved_predictions_dir,
+            flush_interval_s=flush_interval_s or settings.prediction_flush_interval_s,
+            durable=settings.prediction_durable if durable is None else durable,
+            max_pending=settings.prediction_max_pending,
+            segment_max_bytes=settings.prediction_segment_max_bytes,
+            segment_max_age_s=settings.prediction_segment_max_age_s,
+        )
 
     @property
     def dropped(self) -> int:

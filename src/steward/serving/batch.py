@@ -26,6 +26,7 @@ from steward.contracts import Contract, ValidationReport, validate
 from steward.contracts.messages import describe, rejection
 from steward.errors import InvalidInput, NotFound, StewardError
 from steward.flavors import LoadedModel
+from steward.predictions import PredictionLog, PredictionRecord
 from steward.serving.batch_files import FILE_SUFFIXES, InputFile, OutputFile, parse_contract_text
 from steward.store import Store
 
@@ -34,6 +35,7 @@ __all__ = [
     "BatchContractMode",
     "BatchProgress",
     "BatchResult",
+    "prediction_logger",
     "rejected_path_for",
     "score_file",
 ]
@@ -92,6 +94,8 @@ def score_file(
     contract_mode: BatchContractMode = "reject",
     progress: Callable[[BatchProgress], None] | None = None,
     log: Callable[[pa.Table], None] | None = None,
+    prediction_log: PredictionLog | None = None,
+    endpoint: str | None = None,
 ) -> BatchResult:
     """Score a CSV or Parquet file with a registered version, writing CSV or Parquet.
 
@@ -106,7 +110,10 @@ def score_file(
         model_uri: `models:/NAME@ALIAS`, `models:/NAME/VERSION` or `models:/NAME/latest`.
         chunk_rows: rows per chunk; memory grows with this, not with the file.
         progress: called after each chunk.
-        log: called with each chunk's scored rows as written (e.g. to the prediction log).
+        log: called with each chunk's scored rows as written.
+        prediction_log: where each scored row is also logged (route `batch`), so labels can
+            later be joined on its `prediction_id`.
+        endpoint: the endpoint the rows are logged under (default: the model's name).
 
     Raises:
         InvalidInput: a bad option or file type, an unreadable file, a contract violation
@@ -123,6 +130,11 @@ def score_file(
     has_contract = version.contract is not None and contract_mode != "off"
     contract = Contract.from_dict(version.contract) if has_contract else None
     scorer = _Scorer(model, version.uri, contract, contract_mode, source)
+    if prediction_log is not None:
+        to_log = prediction_logger(
+            prediction_log, endpoint or version.model_name, version.model_name, version.version
+        )
+        log = to_log if log is None else _both(log, to_log)
     totals = _Totals()
     with (
         InputFile(source, contract, chunk_rows) as reader,
@@ -160,6 +172,63 @@ def score_file(
         rejected_path=rejected_path_for(target) if totals.rows_rejected else None,
         rows_invalid=totals.rows_invalid,
     )
+
+
+def prediction_logger(
+    prediction_log: PredictionLog, endpoint: str, model_name: str, model_version: int
+) -> Callable[[pa.Table], None]:
+    """A `score_file(log=...)` callback appending each scored row to `prediction_log` as one
+    record of route `batch`, under `endpoint`, keeping the row's `prediction_id`.
+
+    Inputs are the row's own columns; outputs follow the online convention:
+    `{"prediction": ..., "probabilities": [...]}`.
+    """
+
+    def log(scored: pa.Table) -> None:
+        at_ms = int(time.time() * 1000)
+        names = scored.column_names
+        probas = [n for n in names if n.startswith("proba_")]
+        predicted = [n for n in names if n == PREDICTION or n.startswith(f"{PREDICTION}_")]
+        inputs = [n for n in names if n not in {PREDICTION_ID, *probas, *predicted}]
+        columns = scored.to_pydict()
+        rows_in = [dict(zip(inputs, values, strict=True)) for values in _rows(columns, inputs)]
+        answers = _rows(columns, predicted)
+        probabilities = _rows(columns, probas) if probas else None
+        records = []
+        for index, (row, answer) in enumerate(zip(rows_in, answers, strict=True)):
+            outputs: dict[str, Any] = {PREDICTION: answer[0] if len(answer) == 1 else list(answer)}
+            if probabilities is not None:
+                outputs["probabilities"] = list(probabilities[index])
+            records.append(
+                PredictionRecord(
+                    prediction_id=columns[PREDICTION_ID][index],
+                    at_ms=at_ms,
+                    endpoint=endpoint,
+                    model_name=model_name,
+                    model_version=model_version,
+                    route="batch",
+                    inputs=row,
+                    outputs=outputs,
+                    latency_ms=0.0,
+                )
+            )
+        prediction_log.append(records)
+
+    return log
+
+
+def _both(
+    first: Callable[[pa.Table], None], second: Callable[[pa.Table], None]
+) -> Callable[[pa.Table], None]:
+    def call(table: pa.Table) -> None:
+        first(table)
+        second(table)
+
+    return call
+
+
+def _rows(columns: dict[str, list[Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    return list(zip(*(columns[name] for name in names), strict=True))
 
 
 def rejected_path_for(output_path: Path) -> Path:

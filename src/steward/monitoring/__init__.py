@@ -1,0 +1,1 @@
+"""Monitoring: monitors over the prediction log, windows, segments, KPIs, alert rules, notifiers."""
