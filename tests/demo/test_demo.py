@@ -25,5 +25,21 @@ def test_demo_trains_registers_and_serves_the_champion(settings: Settings) -> No
         assert run.status == "FINISHED"
         assert set(run.metrics) == {"holdout_auc", "train_rows"}
         assert audit.verify(store).is_intact
+        endpoint = registry.get_endpoint(store, "churn-prod")
+        assert endpoint.environment == "production"
+    finally:
+        store.close()
+    serving = result.serving
+    assert serving.requests == 150  # the holdout has 150 rows at rows=600
+    assert serving.answered >= 140  # a few real rows may fall outside the training range
+    assert serving.logged == serving.answered + 5 + 3  # + /invocations and v2 rows
+    assert "tenure_months" in serving.rejected_message
+    assert any("HTTP 422" in line for line in lines)
+    # A second run moves the same endpoint instead of failing on it.
+    again = run_demo(settings, rows=600, echo=lines.append)
+    assert again.model_version == result.model_version + 1
+    store = open_store(settings)
+    try:
+        assert registry.resolve(store, "models:/churn@champion").version == again.model_version
     finally:
         store.close()

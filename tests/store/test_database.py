@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from steward.errors import InvalidInput, Unavailable
 from steward.store import Database, Store
-from steward.store.migrations import current_revision, head_revision
+from steward.store.migrations import HEAD, current_revision, head_revision
 from steward.store.tables import audit_events, experiments
 
 
@@ -19,6 +19,12 @@ def test_migrations_apply_on_first_use(store: Store) -> None:
         assert current_revision(conn) == head_revision()
         tables = set(sa.inspect(conn).get_table_names())
     assert {"experiments", "runs", "metrics", "model_versions", "audit_events"} <= tables
+
+
+def test_the_head_known_without_alembic_is_alembics_head() -> None:
+    # Opening a store compares with HEAD and loads Alembic only to migrate: a new migration
+    # must move HEAD too.
+    assert head_revision() == HEAD
 
 
 def test_opening_twice_is_a_no_op(database_url: str) -> None:

@@ -86,7 +86,8 @@ def demo(
     from steward.demo.scenario import run_demo
 
     # The demo narrates its own timeline; INFO lines from the library would interleave with it.
-    logging.getLogger("steward").setLevel(max(logging.WARNING, logging.getLogger().level))
+    for name in ("steward", "httpx"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     run_demo(Settings(), rows=rows, echo=typer.echo)
 
 

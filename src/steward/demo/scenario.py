@@ -1,4 +1,5 @@
-"""`steward demo`: train, track, register with lineage, set the champion, load it back, predict."""
+"""`steward demo`: train, track, register with lineage, set the champion, load it back,
+serve it behind an endpoint and send it traffic."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steward.config import Settings
 from steward.demo.data import FEATURES, NUMERIC, make_churn_frame
+from steward.demo.serving import ENDPOINT, ServingSummary, serve_and_send_traffic
 from steward.registry import ModelVersion
 from steward.sdk import Client
 
@@ -28,6 +30,8 @@ LOOK_AROUND = (
     f"steward models versions {MODEL}",
     "steward audit list",
     "steward audit verify",
+    f"steward endpoints show {ENDPOINT}",
+    f"steward serve --endpoint {ENDPOINT} --port 8080   # the data plane",
     "steward server   # then open http://127.0.0.1:8000/docs",
 )
 
@@ -40,6 +44,7 @@ class DemoResult:
     model_version: int
     holdout_auc: float
     holdout_accuracy: float
+    serving: ServingSummary
 
 
 def run_demo(settings: Settings, *, rows: int = 5000, echo: Echo = print) -> DemoResult:
@@ -58,11 +63,12 @@ def run_demo(settings: Settings, *, rows: int = 5000, echo: Echo = print) -> Dem
         auc, accuracy = _score_champion(client, holdout, echo)
     finally:
         client.close()
+    serving = serve_and_send_traffic(settings, MODEL, holdout, echo)
     elapsed = time.perf_counter() - started
     echo(f"Done in {elapsed:.1f}s. Everything is stored under {settings.home}/. Look around:")
     for line in LOOK_AROUND:
         echo(f"  {line}")
-    return DemoResult(run_id, version.version, auc, accuracy)
+    return DemoResult(run_id, version.version, auc, accuracy, serving)
 
 
 def _pipeline(c: float) -> Pipeline:

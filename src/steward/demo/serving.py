@@ -1,0 +1,145 @@
+"""The demo's serving step: an endpoint on the champion, a real server, some traffic."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from steward import registry
+from steward.config import Settings
+from steward.demo.data import FEATURES
+from steward.errors import NotFound
+from steward.predictions import PredictionLog, PredictionStore, compact
+from steward.serving import (
+    EndpointSource,
+    ServingCache,
+    create_serving_app,
+    serve_in_background,
+)
+from steward.store import open_store
+
+__all__ = ["ENDPOINT", "ServingSummary", "serve_and_send_traffic"]
+
+ENDPOINT = "churn-prod"
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSummary:
+    requests: int
+    answered: int
+    p50_ms: float
+    p99_ms: float
+    rejected_message: str
+    logged: int
+
+
+def serve_and_send_traffic(
+    settings: Settings, model: str, rows: pd.DataFrame, echo: Echo, *, requests: int = 200
+) -> ServingSummary:
+    """Point `ENDPOINT` at `model@champion`, serve it on 127.0.0.1 and send it `requests`
+    single-row requests in the three protocols, plus one bad row."""
+    _ensure_endpoint(settings, model)
+    echo(
+        f"6. Endpoint {ENDPOINT} (production) -> {model}@champion; serving it on 127.0.0.1 "
+        "with the prediction log on."
+    )
+    app = create_serving_app(
+        EndpointSource(lambda: open_store(settings), ENDPOINT),
+        cache=ServingCache(settings.resolved_serving_cache_dir),
+        poll_interval_s=settings.serve_poll_interval_s,
+        prediction_log=PredictionLog.from_settings(settings),
+    )
+    sample = rows[FEATURES].head(requests).to_dict(orient="records")
+    records = [{str(name): value for name, value in row.items()} for row in sample]
+    # Client and server share this process: a short GIL switch interval keeps each request
+    # from waiting out CPython's default 5 ms at every hand-over between the two threads.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    with (
+        serve_in_background(app) as url,
+        httpx.Client(base_url=url, timeout=10.0) as http,
+    ):
+        timed = [_timed_post(http, "/predict", {"instances": [row]}) for row in records]
+        valid = [row for row, (_, ok) in zip(records, timed, strict=True) if ok]
+        _check(http.post("/invocations", json={"dataframe_records": valid[:5]}))
+        _check(http.post(f"/v2/models/{ENDPOINT}/infer", content=_v2_body(valid[:3])))
+        bad = dict(records[0], tenure_months="forty")
+        refused = http.post("/predict", json={"instances": [bad]})
+    sys.setswitchinterval(switch_interval)
+    message = refused.json()["error"]["message"] if refused.status_code == 422 else refused.text
+    latencies = [ms for ms, _ in timed]
+    answered = sum(ok for _, ok in timed)
+    p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
+    echo(
+        f"7. Sent {len(timed)} requests to POST /predict (p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        "round trip), plus MLflow /invocations and Open Inference v2 requests."
+    )
+    if answered < len(timed):
+        echo(
+            f"   The contract refused {len(timed) - answered} real rows with values outside "
+            "the training data's range (HTTP 422, nothing scored)."
+        )
+    echo(f"   A malformed row got HTTP {refused.status_code}: {message}")
+    directory = settings.resolved_predictions_dir
+    compact(directory)
+    logged = PredictionStore(directory).count(ENDPOINT)
+    echo(f"8. The prediction log holds {logged} predictions of {ENDPOINT} under {directory}/.")
+    return ServingSummary(len(timed), answered, p50, p99, message, logged)
+
+
+def _ensure_endpoint(settings: Settings, model: str) -> None:
+    store = open_store(settings)
+    try:
+        try:
+            registry.get_endpoint(store, ENDPOINT)
+            registry.set_traffic(store, ENDPOINT, {"@champion": 100}, actor=settings.actor)
+        except NotFound:
+            registry.create_endpoint(
+                store,
+                ENDPOINT,
+                environment="production",
+                model_name=model,
+                alias="champion",
+                actor=settings.actor,
+                environments=settings.environments,
+            )
+    finally:
+        store.close()
+
+
+def _timed_post(http: httpx.Client, path: str, body: dict[str, Any]) -> tuple[float, bool]:
+    """Milliseconds for the round trip, and whether the row was scored (422: refused by the
+    contract, which real traffic can be)."""
+    started = time.perf_counter()
+    response = http.post(path, json=body)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 422:
+        _check(response)
+    return elapsed, response.status_code == 200
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"{response.request.url.path} answered {response.status_code}: {response.text}"
+        )
+
+
+def _v2_body(records: list[dict[str, Any]]) -> bytes:
+    """An Open Inference v2 request as real clients send it: JSON, one tensor per column."""
+    import orjson
+
+    inputs = []
+    for name in FEATURES:
+        values = [row[name] for row in records]
+        datatype = "BYTES" if isinstance(values[0], str) else "FP64"
+        inputs.append({"name": name, "shape": [len(values)], "datatype": datatype, "data": values})
+    return orjson.dumps({"inputs": inputs}, option=orjson.OPT_SERIALIZE_NUMPY)
