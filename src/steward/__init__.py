@@ -29,6 +29,7 @@ __all__ = [  # noqa: F405 - the names come from the SDK, loaded on first use
     "log_artifact",
     "log_artifacts",
     "log_dataset",
+    "log_labels",
     "log_metric",
     "log_metrics",
     "log_metrics_batch",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ACTOR_HEADER", "Settings", "default_actor"]
@@ -102,6 +102,33 @@ class Settings(BaseSettings):
     )
     prediction_segment_max_age_s: float = Field(
         default=60.0, gt=0, description="Age at which a log segment is sealed."
+    )
+    label_batch_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most labels one `POST /api/v1/endpoints/{name}/labels` request may carry; "
+        "the SDK and `steward labels ingest` send larger sets in chunks of this size.",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Webhook (Slack-compatible) every alert is posted to; a rule's own "
+        "webhook_url replaces it for that rule. Unset: alerts go to the log only.",
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs webhook bodies: header X-Steward-Signature is "
+        "sha256=<hex HMAC-SHA256 of the raw body>, X-Steward-Timestamp the Unix time sent.",
+    )
+    alert_webhook_attempts: int = Field(
+        default=5, ge=1, description="Tries per webhook notification before it counts as failed."
+    )
+    alert_webhook_backoff_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="Wait before the second webhook try, doubled before each next one.",
+    )
+    alert_webhook_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout of one webhook try."
     )
 
     serve_host: str = Field(default="127.0.0.1", description="Address `steward serve` binds to.")

@@ -11,6 +11,7 @@ import typer
 from steward.cli.audit import audit_app
 from steward.cli.data import app as data_app
 from steward.cli.endpoints import endpoints_app
+from steward.cli.labels import labels_app
 from steward.cli.models import models_app
 from steward.cli.output import fail
 from steward.cli.predict import predict
@@ -28,7 +29,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (experiments_app, runs_app, models_app, endpoints_app, audit_app, data_app):
+for group in (
+    experiments_app,
+    runs_app,
+    models_app,
+    endpoints_app,
+    labels_app,
+    audit_app,
+    data_app,
+):
     app.add_typer(group)
 app.command("predict")(predict)
 app.command("serve")(serve)

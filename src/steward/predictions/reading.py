@@ -71,7 +71,7 @@ class PredictionStore:
         Raises:
             InvalidInput: a column does not exist in this endpoint's predictions.
         """
-        files = self._files(endpoint, start_ms, end_ms)
+        files = self.files(endpoint, start_ms, end_ms)
         if not files:
             return _empty(columns)
         select = ", ".join(_quote(c) for c in columns) if columns else "*"
@@ -86,7 +86,7 @@ class PredictionStore:
 
     def count(self, endpoint: str, start_ms: int | None = None, end_ms: int | None = None) -> int:
         """How many predictions the endpoint logged in the window (see `read`)."""
-        files = self._files(endpoint, start_ms, end_ms)
+        files = self.files(endpoint, start_ms, end_ms)
         if not files:
             return 0
         where, parameters = _window(start_ms, end_ms)
@@ -95,7 +95,9 @@ class PredictionStore:
             row = conn.execute(sql, [files, *parameters]).fetchone()
         return int(row[0]) if row else 0
 
-    def _files(self, endpoint: str, start_ms: int | None, end_ms: int | None) -> list[str]:
+    def files(
+        self, endpoint: str, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[str]:
         """The Parquet files of the endpoint's partitions that overlap the window."""
         first = None if start_ms is None else start_ms // DAY_MS
         last = None if end_ms is None else (end_ms - 1) // DAY_MS

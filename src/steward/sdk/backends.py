@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from steward import registry, tracking
+from steward.config import Settings
 from steward.flavors import LoadedModel
+from steward.predictions import Label, LabelIngestResult, LabelRecord, LabelStore
 from steward.registry import ModelVersion
 from steward.store import Store
 from steward.tracking import Dataset, DatasetInfo, Experiment, Metric, Run, RunPage
@@ -82,15 +84,26 @@ class Backend(Protocol):
 
     def load_model(self, uri: str) -> LoadedModel: ...
 
+    def log_labels(self, endpoint: str, labels: Sequence[Label]) -> LabelIngestResult: ...
+
+    def label_history(self, endpoint: str, prediction_id: str) -> list[LabelRecord]: ...
+
     def close(self) -> None: ...
 
 
 class LocalBackend:
-    """Straight to the store in this process: no server needed."""
+    """Straight to the store in this process: no server needed.
 
-    def __init__(self, store: Store, actor: str) -> None:
+    Args:
+        store: the metadata store.
+        actor: who is recorded in audit events.
+        predictions_dir: the prediction log folder labels go to; default: the configured one.
+    """
+
+    def __init__(self, store: Store, actor: str, predictions_dir: Path | None = None) -> None:
         self.store = store
         self.actor = actor
+        self._predictions_dir = predictions_dir
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         return tracking.get_or_create_experiment(self.store, name)
@@ -185,6 +198,18 @@ class LocalBackend:
     def load_model(self, uri: str) -> LoadedModel:
         found = registry.resolve(self.store, uri)
         return registry.load_version(self.store, found.model_name, found.version)
+
+    def log_labels(self, endpoint: str, labels: Sequence[Label]) -> LabelIngestResult:
+        registry.get_endpoint(self.store, endpoint)  # NotFound, as over HTTP
+        return self._labels().ingest(endpoint, labels)
+
+    def label_history(self, endpoint: str, prediction_id: str) -> list[LabelRecord]:
+        registry.get_endpoint(self.store, endpoint)
+        return self._labels().history(endpoint, prediction_id)
+
+    def _labels(self) -> LabelStore:
+        directory = self._predictions_dir or Settings().resolved_predictions_dir
+        return LabelStore(directory)
 
     def close(self) -> None:
         self.store.close()

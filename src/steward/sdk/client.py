@@ -11,11 +11,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pyarrow as pa
+
 from steward import tracking
 from steward.config import Settings
 from steward.contracts import infer_contract
 from steward.errors import InvalidInput, NotFound
 from steward.flavors import LoadedModel
+from steward.predictions import (
+    Label,
+    LabelIngestResult,
+    LabelRecord,
+    labels_from_rows,
+    labels_from_table,
+    validate_labels,
+)
 from steward.registry import ModelVersion
 from steward.sdk.backends import Backend, LocalBackend
 from steward.sdk.buffer import MetricBuffer
@@ -39,7 +49,11 @@ def make_backend(settings: Settings) -> Backend:
         return HttpBackend(
             settings.tracking_url, actor=settings.actor, timeout_s=settings.http_timeout_s
         )
-    return LocalBackend(open_store(settings), actor=settings.actor)
+    return LocalBackend(
+        open_store(settings),
+        actor=settings.actor,
+        predictions_dir=settings.resolved_predictions_dir,
+    )
 
 
 class ActiveRun:
@@ -253,6 +267,41 @@ class Client:
         """Load a registered version (`models:/name@alias`, `models:/name/3`), hash-verified."""
         return self.backend.load_model(uri)
 
+    # labels
+
+    def log_labels(
+        self, endpoint: str, labels: Any, *, outcomes: Sequence[str] = ()
+    ) -> LabelIngestResult:
+        """Post ground truth and business outcomes for an endpoint's predictions.
+
+        Everything is checked before anything is sent; more than `label_batch_max` labels
+        go in several batches. A later label for a prediction wins; the earlier stays in
+        its history. Ids not (yet) in the compacted predictions are stored and reported.
+
+        Args:
+            endpoint: the endpoint that served the predictions.
+            labels: dicts with `prediction_id`, `label`, `outcomes` (a dict) or
+                `outcome_<name>` keys, and `at_ms`; or `Label`s; or a data frame (pandas,
+                Polars, Arrow) with those columns. NaN and None mean "not sent".
+            outcomes: more columns (keys) to read as outcomes, under their own names.
+
+        Raises:
+            InvalidInput: a label is malformed (the error names its index, field and
+                value); nothing is stored.
+            NotFound: no endpoint of that name.
+        """
+        batch = _as_labels(labels, outcomes)
+        validate_labels(batch)
+        result = LabelIngestResult(accepted=0, updated=0, unknown=0)
+        step = self.settings.label_batch_max
+        for start in range(0, len(batch), step):
+            result += self.backend.log_labels(endpoint, batch[start : start + step])
+        return result
+
+    def label_history(self, endpoint: str, prediction_id: str) -> list[LabelRecord]:
+        """Every label of one prediction, oldest first; the last one wins in reads."""
+        return self.backend.label_history(endpoint, prediction_id)
+
     # plumbing
 
     def close(self) -> None:
@@ -304,6 +353,28 @@ class Client:
 def _provenance() -> tuple[dict[str, Any], dict[str, Any]]:
     """Code version and environment, captured once per process (git costs milliseconds)."""
     return tracking.capture_code_version(), tracking.capture_environment()
+
+
+def _as_labels(labels: Any, outcomes: Sequence[str]) -> list[Label]:  # Any: a caller's data
+    if isinstance(labels, pa.Table):
+        return labels_from_table(labels, outcomes)
+    if hasattr(labels, "to_arrow"):  # Polars
+        return labels_from_table(labels.to_arrow(), outcomes)
+    if hasattr(labels, "iloc"):  # pandas
+        try:
+            return labels_from_table(pa.Table.from_pandas(labels, preserve_index=False), outcomes)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds in a column, e.g. 1 and "a"
+            return labels_from_rows(labels.to_dict("records"), outcomes)
+    if isinstance(labels, Mapping | str | bytes) or not isinstance(labels, Iterable):
+        raise InvalidInput(
+            f"labels expects a list of dicts or Labels, or a data frame, got "
+            f"{type(labels).__name__}",
+            field="labels",
+        )
+    rows = list(labels)
+    if all(isinstance(row, Label) for row in rows):
+        return rows
+    return labels_from_rows(rows, outcomes)
 
 
 def _as_float(key: str, value: object) -> float:

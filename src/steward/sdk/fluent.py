@@ -9,6 +9,7 @@ from typing import Any
 
 from steward.config import Settings
 from steward.flavors import LoadedModel
+from steward.predictions import LabelIngestResult
 from steward.registry import ModelVersion
 from steward.sdk.client import ActiveRun, Client
 from steward.tracking import Dataset, Experiment, Run
@@ -24,6 +25,7 @@ __all__ = [
     "log_artifact",
     "log_artifacts",
     "log_dataset",
+    "log_labels",
     "log_metric",
     "log_metrics",
     "log_metrics_batch",
@@ -163,3 +165,7 @@ def set_alias(name: str, version: int, alias: str) -> ModelVersion:
 
 def load_model(uri: str) -> LoadedModel:
     return get_client().load_model(uri)
+
+
+def log_labels(endpoint: str, labels: Any, *, outcomes: Sequence[str] = ()) -> LabelIngestResult:
+    return get_client().log_labels(endpoint, labels, outcomes=outcomes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -24,6 +25,7 @@ from steward.errors import (
     Unavailable,
     error_from_dict,
 )
+from steward.predictions import Label, LabelIngestResult, LabelRecord
 from steward.registry import ModelVersion, parse_model_uri
 from steward.sdk.wire import decode
 from steward.store.artifacts import CHUNK_BYTES
@@ -195,6 +197,27 @@ class HttpBackend:
             record.flavor, payload, record.flavor_metadata, expected_sha256=record.artifact_digest
         )
 
+    # labels
+
+    def log_labels(self, endpoint: str, labels: Sequence[Label]) -> LabelIngestResult:
+        body = {"labels": [_label_json(label) for label in labels]}
+        found = self._call(
+            "POST",
+            f"/endpoints/{quote(endpoint, safe='')}/labels",
+            content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+            headers=_JSON,
+        )
+        return LabelIngestResult(
+            accepted=found["accepted"],
+            updated=found["updated"],
+            unknown=found["unknown"],
+            unknown_ids=tuple(found["unknown_ids"]),
+        )
+
+    def label_history(self, endpoint: str, prediction_id: str) -> list[LabelRecord]:
+        path = f"/endpoints/{quote(endpoint, safe='')}/labels/{quote(prediction_id, safe='')}"
+        return [decode(LabelRecord, record) for record in self._call("GET", path)["labels"]]
+
     def close(self) -> None:
         self._http.close()
 
@@ -225,6 +248,15 @@ def _error_of(response: httpx.Response) -> StewardError:
         return error_from_dict(response.json())
     except ValueError:
         return StewardError(f"server answered {response.status_code}: {response.text[:200]}")
+
+
+def _label_json(label: Label) -> dict[str, Any]:  # Any: JSON values
+    return {
+        "prediction_id": label.prediction_id,
+        "label": label.label,
+        "outcomes": label.outcomes,
+        "at_ms": label.at_ms,
+    }
 
 
 def _read_chunks(path: Path) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from steward.audit.routes import router as audit_router
 from steward.config import Settings
 from steward.errors import InvalidInput, StewardError
+from steward.predictions.routes import router as labels_router
 from steward.registry.routes import router as registry_router
 from steward.server.observability import MetricsMiddleware, render_metrics
 from steward.store import Store, open_store
@@ -48,7 +49,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.store = store
     app.state.settings = settings
-    for router in (tracking_router, registry_router, audit_router):
+    for router in (
+        tracking_router,
+        registry_router,
+        audit_router,
+        labels_router,
+    ):
         app.include_router(router)
     _add_error_handlers(app)
     _add_operational_routes(app)
