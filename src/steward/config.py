@@ -160,6 +160,16 @@ class Settings(BaseSettings):
         description="Shadow copies waiting beyond which new ones are dropped and counted.",
     )
 
+    scheduler_enabled: bool = Field(
+        default=True,
+        description="Whether `steward server` runs due monitor windows in the background.",
+    )
+    scheduler_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between the scheduler's looks for due monitor windows.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite inside `home`."""

@@ -10,7 +10,7 @@ from steward.store import open_store
 
 def test_demo_trains_registers_and_serves_the_champion(settings: Settings) -> None:
     lines: list[str] = []
-    result = run_demo(settings, rows=600, echo=lines.append)
+    result = run_demo(settings, rows=2000, echo=lines.append)
 
     assert result.holdout_auc > 0.6
     assert any("champion" in line for line in lines)
@@ -30,13 +30,20 @@ def test_demo_trains_registers_and_serves_the_champion(settings: Settings) -> No
     finally:
         store.close()
     serving = result.serving
-    assert serving.requests == 150  # the holdout has 150 rows at rows=600
-    assert serving.answered >= 140  # a few real rows may fall outside the training range
-    assert serving.logged == serving.answered + 5 + 3  # + /invocations and v2 rows
+    assert serving.requests == 200  # the demo sends 200 of the 500 holdout rows
+    assert serving.answered >= 190  # a few real rows may fall outside the training range
+    # + /invocations and v2 rows + the monitored windows
+    assert serving.logged == serving.answered + 5 + 3 + 3600
+    runs = serving.monitor_runs
+    assert [(r.status, r.rows, r.labelled_rows) for r in runs] == [("ok", 1200, 600)] * 3
+    fired = [(t.rule.name, t.key) for r in runs for t in r.transitions if t.kind == "fired"]
+    assert [(t.rule.name, t.key) for r in runs[:2] for t in r.transitions] == []  # quiet before
+    assert ("churn-prod-input-drift", "feature=tenure_months") in fired
+    assert any("tenure_months" in body["text"] for body in serving.webhook_received)
     assert "tenure_months" in serving.rejected_message
     assert any("HTTP 422" in line for line in lines)
     # A second run moves the same endpoint instead of failing on it.
-    again = run_demo(settings, rows=600, echo=lines.append)
+    again = run_demo(settings, rows=2000, echo=lines.append)
     assert again.model_version == result.model_version + 1
     store = open_store(settings)
     try:

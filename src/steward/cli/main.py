@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
+from steward.cli.alerts import alerts_app
 from steward.cli.audit import audit_app
 from steward.cli.data import app as data_app
 from steward.cli.endpoints import endpoints_app
 from steward.cli.labels import labels_app
 from steward.cli.models import models_app
+from steward.cli.monitors import monitors_app
 from steward.cli.output import fail
 from steward.cli.predict import predict
 from steward.cli.serve import serve
@@ -35,6 +37,8 @@ for group in (
     models_app,
     endpoints_app,
     labels_app,
+    monitors_app,
+    alerts_app,
     audit_app,
     data_app,
 ):

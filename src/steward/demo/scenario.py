@@ -32,6 +32,8 @@ LOOK_AROUND = (
     "steward audit verify",
     f"steward endpoints show {ENDPOINT}",
     f"steward serve --endpoint {ENDPOINT} --port 8080   # the data plane",
+    f"steward monitors show {ENDPOINT} --metric drift.psi",
+    "steward alerts list",
     "steward server   # then open http://127.0.0.1:8000/docs",
 )
 

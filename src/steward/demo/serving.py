@@ -14,8 +14,17 @@ import pandas as pd
 
 from steward import registry
 from steward.config import Settings
+from steward.contracts import Contract
 from steward.demo.data import FEATURES
+from steward.demo.monitoring import (
+    DRIFTED_FEATURE,
+    WINDOW_MS,
+    WINDOWS,
+    monitor_and_alert,
+    send_windowed_traffic,
+)
 from steward.errors import NotFound
+from steward.monitoring.runs import WindowRun
 from steward.predictions import PredictionLog, PredictionStore, compact
 from steward.serving import (
     EndpointSource,
@@ -39,6 +48,8 @@ class ServingSummary:
     p99_ms: float
     rejected_message: str
     logged: int
+    monitor_runs: list[WindowRun]
+    webhook_received: list[dict[str, Any]]
 
 
 def serve_and_send_traffic(
@@ -73,7 +84,8 @@ def serve_and_send_traffic(
         _check(http.post(f"/v2/models/{ENDPOINT}/infer", content=_v2_body(valid[:3])))
         bad = dict(records[0], tenure_months="forty")
         refused = http.post("/predict", json={"instances": [bad]})
-    sys.setswitchinterval(switch_interval)
+        sys.setswitchinterval(switch_interval)
+        traffic = send_windowed_traffic(http, _champion_contract(settings, model))
     message = refused.json()["error"]["message"] if refused.status_code == 422 else refused.text
     latencies = [ms for ms, _ in timed]
     answered = sum(ok for _, ok in timed)
@@ -92,7 +104,28 @@ def serve_and_send_traffic(
     compact(directory)
     logged = PredictionStore(directory).count(ENDPOINT)
     echo(f"8. The prediction log holds {logged} predictions of {ENDPOINT} under {directory}/.")
-    return ServingSummary(len(timed), answered, p50, p99, message, logged)
+    echo(
+        f"9. Sent {len(traffic.prediction_ids)} more rows in {WINDOWS} windows of "
+        f"{WINDOW_MS // 1000} s; in the last, {DRIFTED_FEATURE} drifted (new customers)."
+    )
+    runs, received = monitor_and_alert(settings, ENDPOINT, traffic, echo)
+    _narrate_monitoring(runs, received, echo)
+    return ServingSummary(len(timed), answered, p50, p99, message, logged, runs, received)
+
+
+def _narrate_monitoring(runs: list[WindowRun], received: list[dict[str, Any]], echo: Echo) -> None:
+    echo(f"11. Monitor {ENDPOINT} computed {len(runs)} windows from the Parquet log:")
+    for number, run in enumerate(runs, start=1):
+        fired = [t for t in run.transitions if t.kind == "fired"]
+        what = "; ".join(f"{t.rule.name} fired on {t.key}" for t in fired) or "no alert"
+        echo(
+            f"    window {number}: {run.rows} rows, {run.labelled_rows} labelled, "
+            f"{run.metrics} metrics -> {what}"
+        )
+    for body in received:
+        echo(f"12. The webhook on 127.0.0.1 received: {body.get('text')}")
+    if not received:
+        echo("12. No alert reached the webhook.")
 
 
 def _ensure_endpoint(settings: Settings, model: str) -> None:
@@ -113,6 +146,15 @@ def _ensure_endpoint(settings: Settings, model: str) -> None:
             )
     finally:
         store.close()
+
+
+def _champion_contract(settings: Settings, model: str) -> Contract | None:
+    store = open_store(settings)
+    try:
+        document = registry.resolve(store, f"models:/{model}@champion").contract
+    finally:
+        store.close()
+    return None if document is None else Contract.from_dict(document)
 
 
 def _timed_post(http: httpx.Client, path: str, body: dict[str, Any]) -> tuple[float, bool]:

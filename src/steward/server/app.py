@@ -9,10 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CollectorRegistry, generate_latest
 
 from steward.audit.routes import router as audit_router
 from steward.config import Settings
 from steward.errors import InvalidInput, StewardError
+from steward.monitoring.exposition import MonitorCollector
+from steward.monitoring.monitor_routes import router as monitors_router
+from steward.monitoring.routes import router as monitoring_router
+from steward.monitoring.runs import run_due
+from steward.monitoring.scheduler import Scheduler
 from steward.predictions.routes import router as labels_router
 from steward.registry.routes import router as registry_router
 from steward.server.observability import MetricsMiddleware, render_metrics
@@ -35,9 +41,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     owned = store is None
     store = store or open_store(settings)
 
+    scheduler = _scheduler(store, settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if owned:
             store.close()
 
@@ -54,10 +66,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         registry_router,
         audit_router,
         labels_router,
+        monitoring_router,
+        monitors_router,
     ):
         app.include_router(router)
     _add_error_handlers(app)
-    _add_operational_routes(app)
+    monitor_metrics = CollectorRegistry(auto_describe=False)
+    monitor_metrics.register(MonitorCollector(store))
+    _add_operational_routes(app, monitor_metrics)
     app.add_middleware(MetricsMiddleware)
     return app
 
@@ -92,7 +108,18 @@ def validation_error_body(exc: RequestValidationError) -> dict[str, object]:
     return InvalidInput(message, field=field, details=details).to_dict()
 
 
-def _add_operational_routes(app: FastAPI) -> None:
+def _scheduler(store: Store, settings: Settings) -> Scheduler | None:
+    """The background runner of due monitor windows (off with STEWARD_SCHEDULER_ENABLED)."""
+    if not settings.scheduler_enabled:
+        return None
+    return Scheduler(
+        lambda: run_due(store, settings),
+        interval_s=settings.scheduler_interval_s,
+        name="steward-monitor-scheduler",
+    )
+
+
+def _add_operational_routes(app: FastAPI, monitor_metrics: CollectorRegistry) -> None:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -100,4 +127,4 @@ def _add_operational_routes(app: FastAPI) -> None:
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         body, content_type = render_metrics()
-        return PlainTextResponse(body, media_type=content_type)
+        return PlainTextResponse(body + generate_latest(monitor_metrics), media_type=content_type)

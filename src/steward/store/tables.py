@@ -219,3 +219,123 @@ audit_events = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index("ix_audit_events_target", "target_type", "target_id"),
 )
+
+# A monitor's current config; every change of `spec` adds a row to monitor_versions.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("endpoint", sa.String(256), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+)
+
+monitor_versions = sa.Table(
+    "monitor_versions",
+    metadata,
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+)
+
+# One row per computed window: status ok | empty | failed.
+monitor_windows = sa.Table(
+    "monitor_windows",
+    metadata,
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("window_start_ms", Millis, primary_key=True),
+    sa.Column("window_end_ms", Millis, nullable=False),
+    sa.Column("monitor_version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("labelled_rows", sa.BigInteger, nullable=False),
+    sa.Column("profile", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("computed_at_ms", Millis, nullable=False),
+)
+
+# Every metric of every window: the time series alert rules read. feature and segment are ''
+# when they do not apply, so the key is never NULL; a NaN value is stored as NULL.
+monitor_results = sa.Table(
+    "monitor_results",
+    metadata,
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("window_start_ms", Millis, primary_key=True),
+    sa.Column("metric", sa.String(128), primary_key=True),
+    sa.Column("feature", sa.String(256), primary_key=True),
+    sa.Column("segment", sa.String(512), primary_key=True),
+    sa.Column("window_end_ms", Millis, nullable=False),
+    sa.Column("value", sa.Float(precision=53), nullable=True),
+    sa.Column("sample_size", sa.BigInteger, nullable=False),
+    sa.Column("drifted", sa.Boolean, nullable=True),
+    sa.Index("ix_monitor_results_metric", "monitor_id", "metric", "window_start_ms"),
+)
+
+# feature NULL = every feature, segment NULL = overall only, '*' = every segment.
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("monitor", sa.String(256), nullable=False, index=True),
+    sa.Column("metric", sa.String(128), nullable=False),
+    sa.Column("feature", sa.String(256), nullable=True),
+    sa.Column("segment", sa.String(512), nullable=True),
+    sa.Column("comparator", sa.String(8), nullable=False),
+    sa.Column("threshold", sa.Float(precision=53), nullable=False),
+    sa.Column("min_samples", sa.BigInteger, nullable=False),
+    sa.Column("consecutive", sa.Integer, nullable=False),
+    sa.Column("cooldown_s", sa.Float(precision=53), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("webhook_url", sa.String(2048), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+)
+
+# At most one firing alert per (rule, key): a partial unique index on both backends.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("rule_id", sa.BigInteger, sa.ForeignKey("alert_rules.id"), nullable=False),
+    sa.Column("key", sa.String(1024), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("fired_at_ms", Millis, nullable=False),
+    sa.Column("resolved_at_ms", Millis, nullable=True),
+    sa.Column("window_start_ms", Millis, nullable=False),
+    sa.Column("value", sa.Float(precision=53), nullable=True),
+    sa.Column("threshold", sa.Float(precision=53), nullable=False),
+    sa.Column("last_notified_at_ms", Millis, nullable=True),
+    sa.Index("ix_alerts_rule_key", "rule_id", "key"),
+    sa.Index("ix_alerts_state", "state"),
+    sa.Index(
+        "uq_alerts_firing",
+        "rule_id",
+        "key",
+        unique=True,
+        sqlite_where=sa.text("state = 'firing'"),
+        postgresql_where=sa.text("state = 'firing'"),
+    ),
+)
+
+# An append-only log of what happened to alerts: fired, resolved, notified, notify_failed, test.
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("rule_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("at_ms", Millis, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)
