@@ -146,4 +146,6 @@ def test_missing_file_and_unknown_endpoint(tmp_path: Path) -> None:
     assert "nope.csv" in missing[1]
     assert (unknown[0], shown[0]) == (2, 2)
     assert "chrun" in unknown[1]
-    assert empty == (0, "prediction '000001' of endpoint 'churn' has no labels\n")
+    # `in`, not ==: another test of the same worker may have routed library logs to stderr.
+    assert empty[0] == 0
+    assert "prediction '000001' of endpoint 'churn' has no labels\n" in empty[1]

@@ -3,6 +3,8 @@ from the Parquet log, results stored as time series, alerts firing, API and CLI.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,3 +311,22 @@ def test_a_shift_in_one_segment_is_found_there_and_named(world: World) -> None:
     assert not any(rule == "churn-segment-drift" and "south" not in key for _, rule, key in fired)
     firing = list_alerts(world.store, state="firing", monitor="churn")
     assert any("region=south" in alert.key for alert in firing)
+
+
+def test_the_control_plane_scheduler_computes_due_windows(world: World) -> None:
+    _serve(world, 0, 300, seed=500)
+    create_monitor(world.store, "churn", _config(), actor="tester")
+    settings = world.settings.model_copy(
+        update={"scheduler_enabled": True, "scheduler_interval_s": 0.1}
+    )
+    # Three hours later: the scheduler catches up the three windows, oldest first.
+    later = dataclasses.replace(world.store, clock=lambda: T0 + 3 * H + 120_000)
+    started = time.monotonic()
+    with TestClient(create_app(settings, store=later)):
+        while len(query_windows(world.store, "churn")) < 3:
+            assert time.monotonic() - started < 30, "the scheduler did not catch up"
+            time.sleep(0.05)
+    assert time.monotonic() - started < 10  # and it stops promptly with the app
+    windows = query_windows(world.store, "churn")
+    assert [w.window_start_ms for w in windows] == [T0 + 2 * H, T0 + H, T0]
+    assert [(w.status, w.rows) for w in windows] == [("empty", 0), ("empty", 0), ("ok", 300)]

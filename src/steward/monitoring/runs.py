@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,9 +143,14 @@ def run_due(
     *,
     now_ms: int | None = None,
     notifiers: Notifiers | Sequence[Notifier] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[WindowRun]:
     """One scheduler tick: every enabled monitor's due windows (catching up missed ones),
-    then its recent windows again where labels arrived since they were computed."""
+    then its recent windows again where labels arrived since they were computed.
+
+    `should_stop` is asked between windows, so a shutdown never waits out a long catch-up;
+    the windows left are due again at the next tick.
+    """
     compact(settings.resolved_predictions_dir)
     now = store.clock() if now_ms is None else now_ms
     runs: list[WindowRun] = []
@@ -153,7 +158,10 @@ def run_due(
         if not monitor.is_enabled:
             continue
         windows = _due(store, monitor, now) + _relabelled(store, settings, monitor, now)
-        runs.extend(run_window(store, settings, monitor, w, notifiers=notifiers) for w in windows)
+        for window in windows:
+            if should_stop():
+                return runs
+            runs.append(run_window(store, settings, monitor, window, notifiers=notifiers))
     return runs
 
 

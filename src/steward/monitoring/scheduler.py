@@ -17,13 +17,16 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    """Calls `tick` every `interval_s` seconds in a daemon thread until `stop`.
+    """Calls `tick(is_stopping)` every `interval_s` seconds in a daemon thread until `stop`;
+    a long tick asks `is_stopping()` between steps to end early.
 
     A failing tick is logged and retried at the next one: the scheduler never dies of a
     monitor's error.
     """
 
-    def __init__(self, tick: Callable[[], object], *, interval_s: float, name: str) -> None:
+    def __init__(
+        self, tick: Callable[[Callable[[], bool]], object], *, interval_s: float, name: str
+    ) -> None:
         self._tick = tick
         self._interval_s = interval_s
         self._stopping = threading.Event()
@@ -41,7 +44,7 @@ class Scheduler:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                self._tick()
+                self._tick(self._stopping.is_set)
             except Exception:  # any monitor's failure: keep the scheduler alive
                 log.exception("scheduler tick failed; retrying at the next tick")
             self._stopping.wait(self._interval_s)

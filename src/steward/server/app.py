@@ -113,7 +113,7 @@ def _scheduler(store: Store, settings: Settings) -> Scheduler | None:
     if not settings.scheduler_enabled:
         return None
     return Scheduler(
-        lambda: run_due(store, settings),
+        lambda is_stopping: run_due(store, settings, should_stop=is_stopping),
         interval_s=settings.scheduler_interval_s,
         name="steward-monitor-scheduler",
     )
