@@ -140,16 +140,15 @@ def test_default_rules_depend_on_the_task_and_can_be_stored(churn: Store) -> Non
     classification = default_rules("churn", {"task": "classification"})
     regression = default_rules("churn", {"task": "regression"})
     metrics = {rule.metric for rule in classification}
-    assert {"drift.psi", "missing_rate", "perf.roc_auc", "prediction_drift.psi"} <= metrics
+    expected = {"drift.wasserstein", "drift.jensen_shannon", "missing_rate", "perf.roc_auc"}
+    assert expected | {"prediction_drift.psi"} <= metrics
     assert "perf.roc_auc" not in {rule.metric for rule in regression}
     assert len(classification) == len(DEFAULT_RULES)
-    drift = next(rule for rule in classification if rule.metric == "drift.psi")
-    assert (drift.feature, drift.comparator, drift.threshold, drift.min_samples) == (
-        None,
-        "gt",
-        0.2,
-        500,
-    )
+    drift = [rule for rule in classification if rule.metric == "drift.wasserstein"]
+    assert [(r.feature, r.segment, r.comparator, r.threshold, r.min_samples) for r in drift] == [
+        (None, None, "gt", 0.2, 1000),
+        (None, "*", "gt", 0.2, 1000),
+    ]
     for rule in classification:
         create_rule(churn, rule, actor="alice")
     assert len(list_rules(churn, monitor="churn")) == len(classification)

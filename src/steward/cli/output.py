@@ -21,7 +21,8 @@ from steward.store import Store, open_store
 __all__ = ["JsonOption", "console", "emit", "fail", "open_cli_store", "plain", "print_json"]
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: an error naming a long path or value stays on one line, whatever the terminal.
+err_console = Console(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -1,0 +1,1 @@
+"""Retraining: triggers, the seasonality check, champion and challenger, progressive rollout."""
