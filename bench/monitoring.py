@@ -1,6 +1,7 @@
-"""Monitoring benchmark: one window of predictions read with DuckDB, then every metric of it.
+"""Monitoring benchmark: one window of predictions read back, then every metric of it.
 
     .venv/bin/python bench/monitoring.py                     # 1,000,000 rows, best of 3
+    .venv/bin/python bench/monitoring.py --path prejoined    # the window from one file
     .venv/bin/python bench/monitoring.py --rows 100000 --repeats 5 --contract --json out.json
 
 Data (written once per size under bench/.work/monitoring/): a Parquet window (zstd) of `--rows`
@@ -9,22 +10,29 @@ predictions with 25 inputs (20 numeric of five shapes, two of them integers and 
 score, a label on half of the rows, one outcome, and two segment keys (region: 5 values,
 device: 3). The baseline is the profile of 200,000 training rows; the prediction baseline
 the profile of an earlier window's prediction and score; the contract is inferred from the
-training rows.
+training rows. With `--path log` (the default) the same rows are also written as the
+prediction log writes them, over one UTC day with three more days around it, and their
+labels ingested in batches (see `monitoring_log`).
 
-Each measurement runs in a fresh process: `read` is a DuckDB `SELECT` of the columns the
-monitor needs from `read_parquet` into an Arrow table, `evaluate` is `evaluate_window` with
-the default spec plus the two segment keys and a conversion KPI. Memory is the process's
-RSS before reading, and its high-water mark during each stage (reset before each, Linux).
+Each measurement runs in a fresh process. `read` is, with `--path log`, what a monitor run
+does: `LabelStore.window` of the day (its partitions, the latest label of each prediction,
+score and segment keys from the JSON texts); with `--path prejoined`, a DuckDB `SELECT` of
+the columns the monitor needs from the one prejoined file. `evaluate` is `evaluate_window`
+with the default spec plus the two segment keys and a conversion KPI. Memory is the
+process's RSS before reading, and its high-water mark during each stage (reset before
+each, Linux).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +45,9 @@ TRAINING_ROWS = 200_000
 PREDICTION_BASELINE_ROWS = 100_000
 REGIONS = ["EU", "US", "APAC", "LATAM", "MEA"]
 DEVICES = ["mobile", "desktop", "tablet"]
+SEGMENTS = ("region", "device")
+DAY_MS = 86_400_000
+LOG_DAY = 20_400  # 2025-11-08: the window's UTC day, days since the epoch
 
 
 def _inputs(rng: np.random.Generator, rows: int) -> dict[str, Any]:
@@ -114,6 +125,21 @@ def generate(rows: int) -> Path:
     return folder
 
 
+def generate_log(rows: int) -> Path:
+    """Write the window as the prediction log of `LOG_DAY` and the days around it, with its
+    labels, once; returns the log's folder."""
+    from monitoring_log import write_log
+
+    folder = generate(rows)
+    log = folder / "log"
+    if (log / "done").exists():
+        return log
+    shutil.rmtree(log, ignore_errors=True)
+    write_log(pq.read_table(folder / "window.parquet"), log, LOG_DAY)
+    (log / "done").write_text("")
+    return log
+
+
 def _rss(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -121,10 +147,32 @@ def _rss(field: str) -> int:
     return 0
 
 
-def measure(folder: Path, use_contract: bool, profile_top: int) -> dict[str, Any]:
-    """One read + evaluate in this process; stage times and memory."""
+def _prejoined_reader(folder: Path, columns: list[str]) -> Callable[[], pa.Table]:
+    """A DuckDB `SELECT` of `columns` from the prejoined window file."""
     import duckdb
 
+    def read() -> pa.Table:
+        with duckdb.connect() as conn:
+            return conn.sql(
+                f"SELECT {', '.join(columns)} FROM read_parquet($path)",
+                params={"path": str(folder / "window.parquet")},
+            ).to_arrow_table()
+
+    return read
+
+
+def _log_reader(folder: Path) -> Callable[[], pa.Table]:
+    """The window read as a monitor run reads it (`steward.monitoring.runs`)."""
+    from monitoring_log import ENDPOINT
+    from steward.predictions import LabelStore
+
+    store = LabelStore(folder / "log")
+    start = LOG_DAY * DAY_MS
+    return lambda: store.window(ENDPOINT, start, start + DAY_MS, segments=SEGMENTS)
+
+
+def measure(folder: Path, path: str, use_contract: bool, profile_top: int) -> dict[str, Any]:
+    """One read + evaluate in this process; stage times and memory."""
     from steward.contracts import Contract
     from steward.monitoring.engine import evaluate_window
     from steward.monitoring.spec import Kpi, MonitorSpec
@@ -140,20 +188,17 @@ def measure(folder: Path, use_contract: bool, profile_top: int) -> dict[str, Any
     )
     spec = MonitorSpec(
         task="classification",
-        segments=("region", "device"),
+        segments=SEGMENTS,
         kpis=(Kpi(name="conversion", field="converted"),),
     )
     load_s = time.perf_counter() - started
     wanted = [f'"in_{name}"' for name in baseline.columns]
     wanted += ["prediction", "score", "label", "outcome_converted", "seg_region", "seg_device"]
+    read = _log_reader(folder) if path == "log" else _prejoined_reader(folder, wanted)
     idle = _rss("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     started = time.perf_counter()
-    with duckdb.connect() as conn:
-        table = conn.sql(
-            f"SELECT {', '.join(wanted)} FROM read_parquet($path)",
-            params={"path": str(folder / "window.parquet")},
-        ).to_arrow_table()
+    table = read()
     read_s = time.perf_counter() - started
     table_bytes = table.nbytes
     read_peak, after_read = _rss("VmHWM"), _rss("VmRSS")
@@ -194,15 +239,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--path",
+        choices=["log", "prejoined"],
+        default="log",
+        help="read the window from the prediction log and its labels, or from one Parquet file",
+    )
     parser.add_argument("--contract", action="store_true", help="also check the contract")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
     parser.add_argument("--json", type=Path, help="write the runs here")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
-        sys.stdout.write(json.dumps(measure(args.measure, args.contract, args.profile)) + "\n")
+        run = measure(args.measure, args.path, args.contract, args.profile)
+        sys.stdout.write(json.dumps(run) + "\n")
         return
+    started = time.perf_counter()
     folder = generate(args.rows)
+    if args.path == "log":
+        generate_log(args.rows)
+    print(f"data ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     runs = []
     for _ in range(args.repeats):
         command = [
@@ -210,6 +266,8 @@ def main() -> None:
             __file__,
             "--measure",
             str(folder),
+            "--path",
+            args.path,
             "--profile",
             str(args.profile),
         ]
@@ -219,17 +277,17 @@ def main() -> None:
         if args.profile:
             sys.stderr.write(done.stderr)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    _print(runs, args.contract)
+    _print(runs, args.path, args.contract)
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2))
 
 
-def _print(runs: list[dict[str, Any]], contract: bool) -> None:
+def _print(runs: list[dict[str, Any]], path: str, contract: bool) -> None:
     best = min(runs, key=lambda run: run["total_s"])
     mb = 1024 * 1024
     print(
         f"rows {best['rows']:,}  groups {best['groups']}  metrics {best['metrics']}  "
-        f"contract {'yes' if contract else 'no'}"
+        f"contract {'yes' if contract else 'no'}  path {path}"
     )
     for stage in ("read_s", "evaluate_s", "total_s"):
         values = ", ".join(f"{run[stage]:.3f}" for run in runs)

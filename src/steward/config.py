@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default=["dev", "staging", "production"],
         description="Deployment environments, lowest to highest.",
     )
+    approvers: list[str] = Field(
+        default=[],
+        description="Identities holding the approver role: only they may approve a version "
+        "for an environment, and only their approvals count towards a policy.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the CLI and server.")
     predictions_dir: Path | None = Field(
         default=None, description="Folder of the prediction log; default HOME/predictions."

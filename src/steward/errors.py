@@ -14,6 +14,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInput",
     "NotFound",
+    "PolicyViolation",
     "StewardError",
     "Unauthorized",
     "Unavailable",
@@ -81,6 +82,15 @@ class IntegrityError(Conflict):
     error_type = "integrity_error"
 
 
+class PolicyViolation(Conflict):
+    """A promotion was refused by its policy: failed checks or missing approvals.
+
+    `details` holds one entry per failed check with its numbers.
+    """
+
+    error_type = "policy_violation"
+
+
 class Unauthorized(StewardError):
     """No valid identity was presented."""
 
@@ -110,6 +120,7 @@ _BY_TYPE: dict[str, type[StewardError]] = {
         NotFound,
         Conflict,
         IntegrityError,
+        PolicyViolation,
         Unauthorized,
         Forbidden,
         Unavailable,

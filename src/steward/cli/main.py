@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from steward.cli.alerts import alerts_app
+from steward.cli.approvals import approvals_app
 from steward.cli.audit import audit_app
 from steward.cli.data import app as data_app
 from steward.cli.endpoints import endpoints_app
@@ -16,6 +17,7 @@ from steward.cli.labels import labels_app
 from steward.cli.models import models_app
 from steward.cli.monitors import monitors_app
 from steward.cli.output import fail
+from steward.cli.pipelines import pipelines_app
 from steward.cli.predict import predict
 from steward.cli.serve import serve
 from steward.cli.tracking import experiments_app, runs_app
@@ -35,12 +37,14 @@ for group in (
     experiments_app,
     runs_app,
     models_app,
+    approvals_app,
     endpoints_app,
     labels_app,
     monitors_app,
     alerts_app,
     audit_app,
     data_app,
+    pipelines_app,
 ):
     app.add_typer(group)
 app.command("predict")(predict)

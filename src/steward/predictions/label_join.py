@@ -4,6 +4,9 @@ Only the window's partitions are read, and labels are aggregated only for the wi
 prediction ids, so memory follows the window, not the log. For each prediction, each label
 field takes the value of the latest label that sent it (by batch sequence, then position
 in the batch): a later label that only sends outcomes keeps the earlier label value.
+
+A first, narrow pass reads the window's prediction ids (for the labels to keep) and whether
+any row lacks a segment key in its segment; only then is the wide `inputs` text read.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from steward.predictions.label_batches import OUTCOME_PREFIX
 from steward.predictions.tables import INPUT_PREFIX, PREDICTION_COLUMN
@@ -37,6 +41,9 @@ _SCORE: Final = (
     "TRY_CAST(json_extract_string(p.outputs, '$.probabilities[1]') AS DOUBLE) END"
 )
 _LATEST_LABEL: Final = "FILTER (WHERE label_text IS NOT NULL)"
+_IN_WINDOW: Final = "at_ms >= $start AND at_ms < $end AND list_contains($routes, route)"
+# The window's prediction ids from the first pass, so the wide read is not kept twice.
+_WINDOW_IDS: Final = "window_ids"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +72,46 @@ class WindowQuery:
 
 def joined_window(query: WindowQuery) -> pa.Table:
     """The window's predictions with their latest labels, oldest first (see `LabelStore.window`)."""
+    parameters: dict[str, object] = {
+        "start": query.start_ms,
+        "end": query.end_ms,
+        "routes": list(query.routes),
+        **{f"seg{i}": _pointer(key) for i, key in enumerate(query.segments)},
+    }
+    if query.prediction_files:
+        parameters["prediction_files"] = list(query.prediction_files)
     with duckdb.connect() as conn:
         predicted = _columns(conn, query.prediction_files)
         labelled = _columns(conn, query.label_files)
-        sql = _sql(query, predicted, labelled)
-        parameters: dict[str, object] = {
-            "start": query.start_ms,
-            "end": query.end_ms,
-            "routes": list(query.routes),
-            **{f"seg{i}": _pointer(key) for i, key in enumerate(query.segments)},
-        }
-        if query.prediction_files:
-            parameters["prediction_files"] = list(query.prediction_files)
+        from_inputs, id_range = _window_ids(conn, query, parameters)
+        parameters |= id_range
         if query.label_files:
             parameters["label_files"] = list(query.label_files)
+        sql = _sql(query, predicted, labelled, from_inputs)
         table = conn.sql(sql, params=parameters).to_arrow_table()
     return _with_label_column(table)
+
+
+def _window_ids(
+    conn: duckdb.DuckDBPyConnection, query: WindowQuery, parameters: dict[str, object]
+) -> tuple[list[bool], dict[str, object]]:
+    """Register the window's prediction ids as `_WINDOW_IDS`; returns, per segment key,
+    whether some row's segment lacks it, and the ids' range (`first_id`, `last_id`)."""
+    missing = [
+        f"json_extract_string(segment, $seg{i}) IS NULL AS missing{i}"
+        for i in range(len(query.segments))
+    ]
+    sql = (
+        f"SELECT {', '.join(['prediction_id', *missing])} FROM {_predictions(query)} "
+        f"WHERE {_IN_WINDOW}"
+    )
+    ids = conn.sql(sql, params=parameters).to_arrow_table()
+    conn.register(_WINDOW_IDS, ids.select(["prediction_id"]))
+    from_inputs = [pc.any(ids.column(name)).as_py() is True for name in ids.column_names[1:]]
+    # Ids that sort by time (`new_prediction_id`) make this range drop most other labels
+    # before the hash join; other ids only make it wide.
+    first, last = pc.min_max(ids.column("prediction_id")).values()
+    return from_inputs, {"first_id": first.as_py(), "last_id": last.as_py()}
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> list[str]:
@@ -91,7 +122,14 @@ def _columns(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> list[str]
     return list(relation.columns)
 
 
-def _sql(query: WindowQuery, predicted: list[str], labelled: list[str]) -> str:
+def _predictions(query: WindowQuery) -> str:
+    return _SOURCE.format("prediction_files") if query.prediction_files else _EMPTY_PREDICTIONS
+
+
+def _sql(
+    query: WindowQuery, predicted: list[str], labelled: list[str], from_inputs: list[bool]
+) -> str:
+    """The window joined to its labels; `from_inputs[i]`: some row's segment lacks key i."""
     inputs = _input_columns(query.features, predicted)
     outcomes = _outcome_columns(query.outcomes, labelled)
     prediction = (
@@ -100,16 +138,19 @@ def _sql(query: WindowQuery, predicted: list[str], labelled: list[str]) -> str:
         else f"NULL::DOUBLE AS {PREDICTION_COLUMN}"
     )
     segments = [
-        f"coalesce(json_extract_string(p.segment, $seg{i}), "
-        f"json_extract_string(p.inputs, $seg{i})) AS {_quote('seg_' + key)}"
+        (
+            f"coalesce(json_extract_string(p.segment, $seg{i}), "
+            f"json_extract_string(p.inputs, $seg{i}))"
+            if from_inputs[i]
+            else f"json_extract_string(p.segment, $seg{i})"
+        )
+        + f" AS {_quote('seg_' + key)}"
         for i, key in enumerate(query.segments)
     ]
     wanted = {c for c in inputs.values() if c is not None}
-    kept = ["prediction_id", "at_ms", "model_version", "route", "segment", "inputs", "outputs"]
+    kept = ["prediction_id", "at_ms", "model_version", "route", "segment", "outputs"]
+    kept += ["inputs"] if any(from_inputs) else []
     kept += [c for c in predicted if c in wanted or c == PREDICTION_COLUMN]
-    predictions = (
-        _SOURCE.format("prediction_files") if query.prediction_files else _EMPTY_PREDICTIONS
-    )
     labels = _SOURCE.format("label_files") if query.label_files else _EMPTY_LABELS
     select = [
         "p.prediction_id",
@@ -130,14 +171,17 @@ def _sql(query: WindowQuery, predicted: list[str], labelled: list[str]) -> str:
     ]
     return f"""
         WITH p AS (
-            SELECT {", ".join(_quote(c) for c in kept)} FROM {predictions}
-            WHERE at_ms >= $start AND at_ms < $end AND list_contains($routes, route)
+            SELECT {", ".join(_quote(c) for c in kept)} FROM {_predictions(query)}
+            WHERE {_IN_WINDOW}
         ),
         l AS (
             SELECT prediction_id,
                 {_latest_labels(outcomes, labelled)}
-            FROM (SELECT *, (batch_seq << 32) + batch_row AS k FROM {labels})
-            WHERE prediction_id IN (SELECT prediction_id FROM p)
+            FROM (
+                SELECT *, (batch_seq << 32) + batch_row AS k FROM {labels}
+                WHERE prediction_id BETWEEN $first_id AND $last_id
+            )
+            WHERE prediction_id IN (SELECT prediction_id FROM {_WINDOW_IDS})
             GROUP BY prediction_id
         )
         SELECT {", ".join(select)}

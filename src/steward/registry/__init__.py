@@ -1,7 +1,9 @@
-"""The model registry: registered models, immutable versions, aliases, deployments, endpoints."""
+"""The model registry: registered models, immutable versions, aliases, deployments, endpoints,
+promotion policies and approvals."""
 
 from __future__ import annotations
 
+from steward.registry.approvals import approve, list_approvals
 from steward.registry.endpoints import (
     create_endpoint,
     delete_endpoint,
@@ -18,6 +20,14 @@ from steward.registry.entities import (
     ResolvedEndpoint,
     ResolvedTarget,
     TrafficTarget,
+)
+from steward.registry.policies import get_policy, promote, set_policy
+from steward.registry.policy_entities import (
+    Approval,
+    ApprovalTally,
+    CheckResult,
+    Policy,
+    PromotionDecision,
 )
 from steward.registry.service import (
     DEFAULT_ENVIRONMENTS,
@@ -43,14 +53,20 @@ from steward.registry.uris import ModelRef, parse_model_uri
 # `update*` name, so that versions visibly have none.
 __all__ = [
     "DEFAULT_ENVIRONMENTS",
+    "Approval",
+    "ApprovalTally",
+    "CheckResult",
     "Deployment",
     "Endpoint",
     "ModelRef",
     "ModelVersion",
+    "Policy",
+    "PromotionDecision",
     "RegisteredModel",
     "ResolvedEndpoint",
     "ResolvedTarget",
     "TrafficTarget",
+    "approve",
     "create_endpoint",
     "create_model",
     "create_version",
@@ -60,17 +76,21 @@ __all__ = [
     "get_alias",
     "get_endpoint",
     "get_model",
+    "get_policy",
     "get_version",
+    "list_approvals",
     "list_deployments",
     "list_endpoints",
     "list_models",
     "list_versions",
     "load_version",
     "parse_model_uri",
+    "promote",
     "record_deployment",
     "register_model",
     "resolve",
     "resolve_endpoint",
     "set_alias",
+    "set_policy",
     "set_traffic",
 ]

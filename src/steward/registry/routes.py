@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from steward.registry import endpoints, service
+from steward.registry import approvals, endpoints, policies, service
 from steward.registry.entities import (
     Deployment,
     Endpoint,
@@ -235,6 +235,141 @@ def list_deployments(
         deployments=[_deployment(record) for record in records],
         current={env: _deployment(record) for env, record in current.items()},
     )
+
+
+# Promotion: policies, approvals, promote ------------------------------------------------
+
+
+def get_approvers(request: Request) -> tuple[str, ...]:
+    """The identities holding the approver role, from the app's settings."""
+    settings = getattr(request.app.state, "settings", None)
+    return () if settings is None else tuple(settings.approvers)
+
+
+ApproversDep = Annotated[tuple[str, ...], Depends(get_approvers)]
+
+
+class PromoteRequest(_Request):
+    to: str
+    evaluation: dict[str, dict[str, float]] | None = None  # challenger/champion -> metrics
+    dry_run: bool = False
+
+
+class ApproveRequest(_Request):
+    environment: str
+    comment: str = ""
+
+
+class PolicyRequest(_Request):
+    document: dict[str, Any]  # Any: the policy document (alias, checks, approvals)
+
+
+class PolicyResponse(_Response):
+    model_name: str
+    environment: str
+    version: int
+    document: dict[str, Any]  # Any: JSON
+    created_by: str
+    created_at: datetime
+
+
+class ApprovalResponse(_Response):
+    model_name: str
+    version: int
+    environment: str
+    approver: str
+    comment: str
+    created_at: datetime
+
+
+class ApprovalListResponse(BaseModel):
+    approvals: list[ApprovalResponse]
+
+
+@router.post("/models/{name}/versions/{version}/promote")
+def promote(
+    name: str,
+    version: int,
+    body: PromoteRequest,
+    store: StoreDep,
+    actor: ActorDep,
+    environments: EnvironmentsDep,
+    approvers: ApproversDep,
+) -> dict[str, Any]:
+    """Check the version against the policy of `to`; move its alias when every check passes.
+
+    A refusal is a 409 `policy_violation` listing every failed check with its numbers.
+    """
+    decision = policies.promote(
+        store,
+        name,
+        version,
+        to=body.to,
+        actor=actor,
+        evaluation=body.evaluation,
+        dry_run=body.dry_run,
+        approvers=approvers,
+        environments=environments,
+    )
+    return decision.to_dict()
+
+
+@router.post("/models/{name}/versions/{version}/approvals", status_code=201)
+def approve(
+    name: str,
+    version: int,
+    body: ApproveRequest,
+    store: StoreDep,
+    actor: ActorDep,
+    environments: EnvironmentsDep,
+    approvers: ApproversDep,
+) -> ApprovalResponse:
+    """Approve the version for an environment; 403 unless the caller holds the approver role."""
+    approval = approvals.approve(
+        store,
+        name,
+        version,
+        body.environment,
+        actor,
+        body.comment,
+        approvers=approvers,
+        environments=environments,
+    )
+    return ApprovalResponse.model_validate(approval)
+
+
+@router.get("/approvals")
+def list_approvals(
+    store: StoreDep,
+    model: str | None = None,
+    version: int | None = None,
+    environment: str | None = None,
+) -> ApprovalListResponse:
+    found = approvals.list_approvals(store, model, version=version, environment=environment)
+    return ApprovalListResponse(approvals=[ApprovalResponse.model_validate(a) for a in found])
+
+
+@router.put("/models/{name}/policies/{environment}")
+def set_policy(
+    name: str,
+    environment: str,
+    body: PolicyRequest,
+    store: StoreDep,
+    actor: ActorDep,
+    environments: EnvironmentsDep,
+) -> PolicyResponse:
+    """Store the next version of the environment's promotion policy."""
+    policy = policies.set_policy(
+        store, name, environment, body.document, actor, environments=environments
+    )
+    return PolicyResponse.model_validate(policy)
+
+
+@router.get("/models/{name}/policies/{environment}")
+def get_policy(
+    name: str, environment: str, store: StoreDep, version: int | None = None
+) -> PolicyResponse:
+    return PolicyResponse.model_validate(policies.get_policy(store, name, environment, version))
 
 
 # Endpoints ------------------------------------------------------------------------------

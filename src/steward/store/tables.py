@@ -339,3 +339,34 @@ alert_events = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
 )
+
+# Promotion policies per (model, environment): every change adds the next version; the
+# highest version is in force.
+model_policies = sa.Table(
+    "model_policies",
+    metadata,
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), primary_key=True
+    ),
+    sa.Column("environment", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+)
+
+# One approval per approver per (model version, environment).
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "model_name", sa.String(256), sa.ForeignKey("registered_models.name"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("approver", sa.String(256), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.UniqueConstraint("model_name", "version", "environment", "approver"),
+)
