@@ -26,7 +26,7 @@ def test_a_fleet_of_three_tenants_on_the_local_pool(
         executor=pool,
     )
     ok = {r.tenant: r for r in results if r.is_ok}
-    assert set(ok) == {"0", "1"}
+    assert set(ok) == {"0", "1"}, [(r.tenant, r.error) for r in results]
     failed = results[2]
     assert failed.tenant == "99"
     assert failed.version is None

@@ -19,6 +19,8 @@ from steward.cli.monitors import monitors_app
 from steward.cli.output import fail
 from steward.cli.pipelines import pipelines_app
 from steward.cli.predict import predict
+from steward.cli.retrain import retrain_app
+from steward.cli.rollouts import rollouts_app
 from steward.cli.serve import serve
 from steward.cli.tracking import experiments_app, runs_app
 from steward.config import Settings
@@ -42,9 +44,11 @@ for group in (
     labels_app,
     monitors_app,
     alerts_app,
+    rollouts_app,
     audit_app,
     data_app,
     pipelines_app,
+    retrain_app,
 ):
     app.add_typer(group)
 app.command("predict")(predict)

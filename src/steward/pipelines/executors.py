@@ -77,13 +77,18 @@ class LocalExecutor(_Closing):
 
     Args:
         max_workers: processes; default the number of CPUs.
-        start_method: "fork", "spawn" or "forkserver"; default the platform's.
+        start_method: "fork", "spawn" or "forkserver"; default "forkserver" where it exists.
+            Not "fork": a worker forked from a process with threads and open database
+            connections (a server, a notebook) inherits their locks and handles mid-use.
     """
 
     def __init__(self, max_workers: int | None = None, *, start_method: str | None = None) -> None:
         if max_workers is not None and max_workers < 1:
             raise InvalidInput(f"max_workers must be at least 1, got {max_workers}")
-        context = None if start_method is None else multiprocessing.get_context(start_method)
+        if start_method is None:
+            methods = multiprocessing.get_all_start_methods()
+            start_method = "forkserver" if "forkserver" in methods else "spawn"
+        context = multiprocessing.get_context(start_method)
         self._pool = cf.ProcessPoolExecutor(max_workers=max_workers, mp_context=context)
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> ResultHandle[T]:

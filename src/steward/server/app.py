@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -21,6 +21,8 @@ from steward.monitoring.runs import run_due
 from steward.monitoring.scheduler import Scheduler
 from steward.predictions.routes import router as labels_router
 from steward.registry.routes import router as registry_router
+from steward.retraining.rollout import tick_rollouts
+from steward.retraining.routes import router as rollouts_router
 from steward.server.observability import MetricsMiddleware, render_metrics
 from steward.store import Store, open_store
 from steward.tracking.routes import router as tracking_router
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     for router in (
         tracking_router,
         registry_router,
+        rollouts_router,
         audit_router,
         labels_router,
         monitoring_router,
@@ -113,10 +116,21 @@ def _scheduler(store: Store, settings: Settings) -> Scheduler | None:
     if not settings.scheduler_enabled:
         return None
     return Scheduler(
-        lambda is_stopping: run_due(store, settings, should_stop=is_stopping),
+        lambda is_stopping: _tick(store, settings, is_stopping),
         interval_s=settings.scheduler_interval_s,
         name="steward-monitor-scheduler",
     )
+
+
+def _tick(store: Store, settings: Settings, is_stopping: Callable[[], bool]) -> None:
+    """One scheduler tick: due monitor windows, then every running rollout."""
+    run_due(store, settings, should_stop=is_stopping)
+    if is_stopping():
+        return
+    try:
+        tick_rollouts(store, settings)
+    except Exception:  # rollouts must not stop the monitors' next tick
+        log.exception("rollout tick failed; retrying at the next tick")
 
 
 def _add_operational_routes(app: FastAPI, monitor_metrics: CollectorRegistry) -> None:

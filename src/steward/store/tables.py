@@ -370,3 +370,40 @@ approvals = sa.Table(
     sa.Column("created_at_ms", Millis, nullable=False),
     sa.UniqueConstraint("model_name", "version", "environment", "approver"),
 )
+
+# Progressive rollouts of a challenger version on an endpoint; status running | promoted |
+# rolled_back | aborted. The stage index and its start are what a restart resumes from.
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("endpoint", sa.String(256), nullable=False, index=True),
+    sa.Column("model_name", sa.String(256), nullable=False),
+    sa.Column("challenger_version", sa.Integer, nullable=False),
+    sa.Column("champion_target", sa.String(128), nullable=False),
+    sa.Column("stages", sa.JSON, nullable=False),
+    sa.Column("gates", sa.JSON, nullable=False),
+    sa.Column("min_samples", sa.Integer, nullable=False),
+    sa.Column("min_duration_ms", Millis, nullable=False),
+    sa.Column("stage_index", sa.Integer, nullable=False),
+    sa.Column("stage_started_at_ms", Millis, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("last_evaluation", sa.JSON, nullable=True),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at_ms", Millis, nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
+)
+
+# What happened to a rollout: started, advanced, promoted, rolled_back, with the numbers.
+rollout_events = sa.Table(
+    "rollout_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "rollout_id", sa.BigInteger, sa.ForeignKey("rollouts.id"), nullable=False, index=True
+    ),
+    sa.Column("at_ms", Millis, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)

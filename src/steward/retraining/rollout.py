@@ -1,0 +1,560 @@
+"""Progressive rollout: a challenger version takes a growing share of an endpoint's traffic,
+stage by stage, while gates on its served predictions hold; a breach rolls it back at once.
+
+Everything lives in the store (stage index, when the stage started, status, the last
+evaluation), so a restarted control plane resumes each rollout where it was. Evaluation
+reads the prediction log of the current stage: the challenger's primary answers (samples,
+p99 latency) and every fallback of the endpoint during the stage. The log does not say which
+primary failed before a fallback answered, so every fallback counts against the challenger:
+a conservative error rate that can only roll back too early, never promote a failing version.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from steward import audit, registry
+from steward.config import Settings
+from steward.errors import Conflict, InvalidInput, NotFound
+from steward.predictions import PredictionStore, compact
+from steward.store import Store
+from steward.store.tables import rollout_events, rollouts
+
+__all__ = [
+    "GATES",
+    "Rollout",
+    "RolloutEvent",
+    "RolloutStatus",
+    "evaluate_rollout",
+    "get_rollout",
+    "list_rollout_events",
+    "list_rollouts",
+    "start_rollout",
+    "tick_rollouts",
+]
+
+log = logging.getLogger(__name__)
+
+RolloutStatus = Literal["running", "promoted", "rolled_back", "aborted"]
+GATES = ("max_error_rate", "max_p99_ms")
+DEFAULT_GATES: dict[str, float] = {"max_error_rate": 0.02}
+CHAMPION = "@champion"
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """One rollout and where it is.
+
+    Attributes:
+        stages: the challenger's traffic percentage at each stage, the last one 100.
+        gates: limits on the challenger's stage metrics (`max_error_rate`, `max_p99_ms`).
+        stage_index: the current stage (the last one reached once finished).
+        last_evaluation: the numbers of the latest evaluation, or None before the first.
+    """
+
+    id: int
+    endpoint: str
+    model_name: str
+    challenger_version: int
+    champion_target: str
+    stages: tuple[int, ...]
+    gates: dict[str, float]
+    min_samples: int
+    min_duration_s: float
+    stage_index: int
+    stage_started_at: datetime
+    status: RolloutStatus
+    last_evaluation: dict[str, Any] | None  # Any: JSON values
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def stage_percent(self) -> int:
+        return self.stages[self.stage_index]
+
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "model_name": self.model_name,
+            "challenger_version": self.challenger_version,
+            "champion_target": self.champion_target,
+            "stages": list(self.stages),
+            "gates": self.gates,
+            "min_samples": self.min_samples,
+            "min_duration_s": self.min_duration_s,
+            "stage_index": self.stage_index,
+            "stage_percent": self.stage_percent,
+            "stage_started_at": self.stage_started_at.isoformat(),
+            "status": self.status,
+            "last_evaluation": self.last_evaluation,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutEvent:
+    """What happened to a rollout: `started`, `advanced`, `promoted` or `rolled_back`."""
+
+    id: int
+    rollout_id: int
+    at: datetime
+    kind: str
+    message: str
+    details: dict[str, Any]  # Any: JSON values
+
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values
+        return {
+            "id": self.id,
+            "rollout_id": self.rollout_id,
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+def start_rollout(
+    store: Store,
+    endpoint: str,
+    challenger_version: int,
+    *,
+    stages: Sequence[int] = (10, 50, 100),
+    min_samples: int = 100,
+    min_duration_s: float = 600.0,
+    gates: Mapping[str, float] | None = None,
+    actor: str,
+    now_ms: int | None = None,
+) -> Rollout:
+    """Send the first stage's share of `endpoint`'s traffic to `challenger_version`, the rest
+    to `@champion`, and record the rollout (events `endpoint.traffic`, `rollout.start`).
+
+    Args:
+        stages: increasing percentages in 1-100, ending at 100.
+        min_samples: challenger answers a stage needs before it may advance.
+        min_duration_s: seconds a stage lasts at least.
+        gates: `max_error_rate` (0-1) and/or `max_p99_ms`; default `{"max_error_rate": 0.02}`.
+        now_ms: when the first stage starts; default the store's clock.
+
+    Raises:
+        InvalidInput: bad stages, gates, minimums, or the challenger is the champion.
+        NotFound: no such endpoint, version, or the model has no `champion` alias.
+        Conflict: a rollout is already running on the endpoint.
+    """
+    checked_stages = _check_stages(stages)
+    checked_gates = _check_gates(DEFAULT_GATES if gates is None else gates)
+    if not isinstance(min_samples, int) or isinstance(min_samples, bool) or min_samples < 0:
+        raise InvalidInput(
+            f"min_samples {min_samples!r} is not a whole number >= 0", field="min_samples"
+        )
+    if not isinstance(min_duration_s, int | float) or not min_duration_s >= 0:
+        raise InvalidInput(
+            f"min_duration_s {min_duration_s!r} is not a number of seconds >= 0",
+            field="min_duration_s",
+        )
+    target = registry.get_endpoint(store, endpoint)
+    champion = registry.get_alias(store, target.model_name, CHAMPION[1:])
+    if champion.version == challenger_version:
+        raise InvalidInput(
+            f"version {challenger_version} of {target.model_name!r} is already the champion; "
+            "roll out another version",
+            field="challenger_version",
+        )
+    running = [r for r in list_rollouts(store, endpoint=endpoint) if r.status == "running"]
+    if running:
+        raise Conflict(
+            f"rollout {running[0].id} is already running on endpoint {endpoint!r} "
+            f"(see it: steward rollouts show {running[0].id})",
+            field="endpoint",
+        )
+    registry.set_traffic(
+        store, endpoint, _traffic(challenger_version, checked_stages[0]), actor=actor
+    )
+    now = store.clock() if now_ms is None else now_ms
+    row = {
+        "endpoint": endpoint,
+        "model_name": target.model_name,
+        "challenger_version": challenger_version,
+        "champion_target": CHAMPION,
+        "stages": list(checked_stages),
+        "gates": checked_gates,
+        "min_samples": min_samples,
+        "min_duration_ms": int(min_duration_s * 1000),
+        "stage_index": 0,
+        "stage_started_at_ms": now,
+        "status": "running",
+        "last_evaluation": None,
+        "created_by": actor,
+        "created_at_ms": now,
+        "updated_at_ms": now,
+    }
+    with store.db.write() as conn:
+        inserted = conn.execute(sa.insert(rollouts).values(row))
+        rollout_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one-column key
+        details = {"stage": checked_stages[0], "champion_version": champion.version}
+        message = f"{checked_stages[0]}% of {endpoint} to version {challenger_version}"
+        _event(conn, rollout_id, now, "started", message, details)
+        document = {k: row[k] for k in ("endpoint", "challenger_version", "stages", "gates")}
+        _audit(conn, now, actor, "rollout.start", rollout_id, after=document)
+    log.info(
+        "rollout started id=%d endpoint=%s version=%d", rollout_id, endpoint, challenger_version
+    )
+    return get_rollout(store, rollout_id)
+
+
+def evaluate_rollout(
+    store: Store,
+    settings: Settings,
+    rollout_id: int,
+    *,
+    now_ms: int | None = None,
+    actor: str = "steward-rollout",
+) -> Rollout:
+    """Measure the current stage and act: advance, promote at 100%, roll back on a breach,
+    or hold (not enough samples or time yet). A finished rollout is returned unchanged.
+
+    Raises:
+        NotFound: no such rollout.
+    """
+    rollout = get_rollout(store, rollout_id)
+    if rollout.status != "running":
+        return rollout
+    now = store.clock() if now_ms is None else now_ms
+    started = _ms(rollout.stage_started_at)
+    evaluation = _measure(settings, rollout, started, now)
+    breaches = _breaches(rollout.gates, evaluation)
+    evaluation |= {"at_ms": now, "stage": rollout.stage_percent, "breaches": breaches}
+    if breaches:
+        return _roll_back(store, rollout, evaluation, now, actor)
+    ready = (
+        evaluation["samples"] >= rollout.min_samples
+        and now - started >= rollout.min_duration_s * 1000
+    )
+    if not ready:
+        _update(store, rollout, now, last_evaluation=evaluation)
+        return get_rollout(store, rollout_id)
+    if rollout.stage_index + 1 >= len(rollout.stages):
+        return _promote(store, rollout, evaluation, now, actor)
+    return _advance(store, rollout, evaluation, now, actor)
+
+
+def tick_rollouts(store: Store, settings: Settings, *, now_ms: int | None = None) -> list[Rollout]:
+    """Evaluate every running rollout (the control plane's scheduler calls this each tick);
+    one rollout's failure is logged and does not stop the others."""
+    evaluated = []
+    for rollout in list_rollouts(store, status="running"):
+        try:
+            evaluated.append(evaluate_rollout(store, settings, rollout.id, now_ms=now_ms))
+        except Exception:  # any failure of one rollout: keep evaluating the rest
+            log.exception("rollout evaluation failed id=%d", rollout.id)
+    return evaluated
+
+
+def get_rollout(store: Store, rollout_id: int) -> Rollout:
+    """Raises: NotFound."""
+    with store.db.read() as conn:
+        row = conn.execute(sa.select(rollouts).where(rollouts.c.id == rollout_id)).first()
+    if row is None:
+        raise NotFound(
+            f"no rollout {rollout_id!r} (list them: steward rollouts list)", field="rollout_id"
+        )
+    return _rollout(row._mapping)
+
+
+def list_rollouts(
+    store: Store, *, endpoint: str | None = None, status: str | None = None
+) -> list[Rollout]:
+    """Rollouts, newest first, optionally of one endpoint and/or in one status."""
+    query = sa.select(rollouts).order_by(rollouts.c.id.desc())
+    if endpoint is not None:
+        query = query.where(rollouts.c.endpoint == endpoint)
+    if status is not None:
+        query = query.where(rollouts.c.status == status)
+    with store.db.read() as conn:
+        return [_rollout(row._mapping) for row in conn.execute(query)]
+
+
+def list_rollout_events(store: Store, rollout_id: int) -> list[RolloutEvent]:
+    """A rollout's events, oldest first."""
+    query = (
+        sa.select(rollout_events)
+        .where(rollout_events.c.rollout_id == rollout_id)
+        .order_by(rollout_events.c.id)
+    )
+    with store.db.read() as conn:
+        return [
+            RolloutEvent(
+                id=row.id,
+                rollout_id=row.rollout_id,
+                at=_at(row.at_ms),
+                kind=row.kind,
+                message=row.message,
+                details=row.details,
+            )
+            for row in conn.execute(query)
+        ]
+
+
+# Measuring -----------------------------------------------------------------------------
+
+
+def _measure(settings: Settings, rollout: Rollout, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """The stage's numbers: challenger samples, error rate, p99 latency per version."""
+    directory = settings.resolved_predictions_dir
+    compact(directory)
+    table = PredictionStore(directory).read(
+        rollout.endpoint, start_ms, end_ms, columns=["model_version", "route", "latency_ms"]
+    )
+    versions = np.asarray(table.column("model_version").to_pylist(), dtype=np.int64)
+    routes = np.asarray(table.column("route").to_pylist(), dtype=object)
+    latency = np.asarray(table.column("latency_ms").to_pylist(), dtype=np.float64)
+    challenger = (versions == rollout.challenger_version) & (routes == "primary")
+    others = (versions != rollout.challenger_version) & (routes == "primary")
+    fallbacks = int((routes == "fallback").sum())
+    samples = int(challenger.sum())
+    answered = samples + fallbacks
+    return {
+        "samples": samples,
+        "champion_samples": int(others.sum()),
+        "fallbacks": fallbacks,
+        "error_rate": fallbacks / answered if answered else 0.0,
+        "p99_ms": _p99(latency[challenger]),
+        "champion_p99_ms": _p99(latency[others]),
+    }
+
+
+def _p99(values: np.ndarray[Any, Any]) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(np.percentile(finite, 99)) if finite.size else None
+
+
+def _breaches(gates: Mapping[str, float], evaluation: Mapping[str, Any]) -> list[str]:
+    breaches = []
+    limit = gates.get("max_error_rate")
+    if limit is not None and evaluation["error_rate"] > limit:
+        breaches.append(f"error rate {evaluation['error_rate']:.4f} > {limit}")
+    limit = gates.get("max_p99_ms")
+    p99 = evaluation["p99_ms"]
+    if limit is not None and p99 is not None and p99 > limit:
+        breaches.append(f"p99 latency {p99:.1f} ms > {limit} ms")
+    return breaches
+
+
+# Acting --------------------------------------------------------------------------------
+
+
+def _advance(
+    store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
+) -> Rollout:
+    index = rollout.stage_index + 1
+    percent = rollout.stages[index]
+    registry.set_traffic(
+        store, rollout.endpoint, _traffic(rollout.challenger_version, percent), actor=actor
+    )
+    message = f"stage {rollout.stage_percent}% held; {percent}% to the challenger"
+    _update(
+        store,
+        rollout,
+        now,
+        last_evaluation=evaluation,
+        stage_index=index,
+        stage_started_at_ms=now,
+        event=("advanced", message),
+        action="rollout.advance",
+        actor=actor,
+    )
+    log.info("rollout advanced id=%d stage=%d%%", rollout.id, percent)
+    return get_rollout(store, rollout.id)
+
+
+def _promote(
+    store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
+) -> Rollout:
+    registry.set_alias(
+        store, rollout.model_name, CHAMPION[1:], rollout.challenger_version, actor=actor
+    )
+    registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
+    message = f"version {rollout.challenger_version} promoted to champion"
+    _update(
+        store,
+        rollout,
+        now,
+        last_evaluation=evaluation,
+        status="promoted",
+        event=("promoted", message),
+        action="rollout.promote",
+        actor=actor,
+    )
+    log.info("rollout promoted id=%d version=%d", rollout.id, rollout.challenger_version)
+    return get_rollout(store, rollout.id)
+
+
+def _roll_back(
+    store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
+) -> Rollout:
+    registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
+    message = (
+        f"version {rollout.challenger_version} rolled back at {rollout.stage_percent}%: "
+        + "; ".join(evaluation["breaches"])
+    )
+    _update(
+        store,
+        rollout,
+        now,
+        last_evaluation=evaluation,
+        status="rolled_back",
+        event=("rolled_back", message),
+        action="rollout.rollback",
+        actor=actor,
+    )
+    log.warning("rollout rolled back id=%d endpoint=%s: %s", rollout.id, rollout.endpoint, message)
+    return get_rollout(store, rollout.id)
+
+
+def _update(
+    store: Store,
+    rollout: Rollout,
+    now: int,
+    *,
+    last_evaluation: dict[str, Any],
+    event: tuple[str, str] | None = None,
+    action: str | None = None,
+    actor: str = "",
+    **changes: Any,  # column values
+) -> None:
+    """Write the rollout's new state if nobody moved it since it was read."""
+    values = {"last_evaluation": last_evaluation, "updated_at_ms": now, **changes}
+    with store.db.write() as conn:
+        updated = conn.execute(
+            sa.update(rollouts)
+            .where(
+                rollouts.c.id == rollout.id,
+                rollouts.c.status == "running",
+                rollouts.c.stage_index == rollout.stage_index,
+            )
+            .values(values)
+        ).rowcount
+        if not updated or event is None or action is None:
+            return
+        _event(conn, rollout.id, now, event[0], event[1], last_evaluation)
+        before = {"status": rollout.status, "stage": rollout.stage_percent}
+        after = {
+            "status": changes.get("status", rollout.status),
+            "stage": rollout.stages[changes.get("stage_index", rollout.stage_index)],
+            "evaluation": last_evaluation,
+        }
+        _audit(conn, now, actor, action, rollout.id, before=before, after=after)
+
+
+def _event(
+    conn: Connection, rollout_id: int, now: int, kind: str, message: str, details: Any
+) -> None:
+    conn.execute(
+        sa.insert(rollout_events).values(
+            rollout_id=rollout_id, at_ms=now, kind=kind, message=message, details=details
+        )
+    )
+
+
+def _audit(
+    conn: Connection,
+    now: int,
+    actor: str,
+    action: str,
+    rollout_id: int,
+    *,
+    before: Any = None,  # JSON documents
+    after: Any = None,
+) -> None:
+    audit.record(
+        conn,
+        at_ms=now,
+        actor=actor,
+        action=action,
+        target_type="rollout",
+        target_id=str(rollout_id),
+        before=before,
+        after=after,
+    )
+
+
+# Checking and converting ---------------------------------------------------------------
+
+
+def _traffic(version: int, percent: int) -> dict[str, float]:
+    if percent >= 100:
+        return {str(version): 100}
+    return {CHAMPION: 100 - percent, str(version): percent}
+
+
+def _check_stages(stages: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(stages)
+    valid = (
+        bool(values)
+        and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 100 for s in values)
+        and all(a < b for a, b in itertools.pairwise(values))
+        and values[-1] == 100
+    )
+    if not valid:
+        raise InvalidInput(
+            f"stages {list(values)!r} are not increasing whole percentages in 1-100 ending "
+            "at 100, e.g. 10,50,100",
+            field="stages",
+        )
+    return values
+
+
+def _check_gates(gates: Mapping[str, float]) -> dict[str, float]:
+    checked: dict[str, float] = {}
+    for key, value in gates.items():
+        if key not in GATES:
+            raise InvalidInput(
+                f"unknown gate {key!r}; accepted: {', '.join(GATES)}", field=f"gates.{key}"
+            )
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else -1
+        if not number >= 0 or (key == "max_error_rate" and number > 1):
+            accepted = "a rate in 0-1" if key == "max_error_rate" else "milliseconds >= 0"
+            raise InvalidInput(f"gate {key} {value!r} is not {accepted}", field=f"gates.{key}")
+        checked[key] = float(number)
+    return checked
+
+
+def _rollout(row: sa.RowMapping) -> Rollout:
+    return Rollout(
+        id=int(row["id"]),
+        endpoint=row["endpoint"],
+        model_name=row["model_name"],
+        challenger_version=row["challenger_version"],
+        champion_target=row["champion_target"],
+        stages=tuple(row["stages"]),
+        gates=dict(row["gates"]),
+        min_samples=row["min_samples"],
+        min_duration_s=row["min_duration_ms"] / 1000,
+        stage_index=row["stage_index"],
+        stage_started_at=_at(row["stage_started_at_ms"]),
+        status=row["status"],
+        last_evaluation=row["last_evaluation"],
+        created_by=row["created_by"],
+        created_at=_at(row["created_at_ms"]),
+        updated_at=_at(row["updated_at_ms"]),
+    )
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)

@@ -1,0 +1,77 @@
+"""HTTP edge of progressive rollouts: start one, list them, show one, evaluate it now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from steward.config import Settings
+from steward.retraining.rollout import (
+    evaluate_rollout,
+    get_rollout,
+    list_rollout_events,
+    list_rollouts,
+    start_rollout,
+)
+from steward.store import Store
+from steward.web import ActorDep, StoreDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["rollouts"])
+
+
+class StartRolloutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str
+    version: int
+    stages: list[int] = Field(default_factory=lambda: [10, 50, 100])
+    min_samples: int = 100
+    min_duration_s: float = 600.0
+    gates: dict[str, float] | None = None
+
+
+@router.post("/rollouts", status_code=201)
+def start(body: StartRolloutRequest, store: StoreDep, actor: ActorDep) -> JSONResponse:
+    """Start a rollout: `{"endpoint": ..., "version": 3, "stages": [10, 50, 100], ...}`."""
+    rollout = start_rollout(
+        store,
+        body.endpoint,
+        body.version,
+        stages=body.stages,
+        min_samples=body.min_samples,
+        min_duration_s=body.min_duration_s,
+        gates=body.gates,
+        actor=actor,
+    )
+    return JSONResponse(rollout.to_dict(), status_code=201)
+
+
+@router.get("/rollouts")
+def list_(store: StoreDep, endpoint: str | None = None, status: str | None = None) -> JSONResponse:
+    found = list_rollouts(store, endpoint=endpoint, status=status)
+    return JSONResponse({"rollouts": [r.to_dict() for r in found]})
+
+
+@router.get("/rollouts/{rollout_id}")
+def show(rollout_id: int, store: StoreDep) -> JSONResponse:
+    """The rollout with its events, oldest first."""
+    return JSONResponse(_with_events(store, rollout_id))
+
+
+@router.post("/rollouts/{rollout_id}/evaluate")
+def evaluate(rollout_id: int, request: Request, store: StoreDep, actor: ActorDep) -> JSONResponse:
+    """Evaluate the current stage now: advance, promote, roll back or hold."""
+    settings: Settings = request.app.state.settings
+    evaluate_rollout(store, settings, rollout_id, actor=actor)
+    return JSONResponse(_with_events(store, rollout_id))
+
+
+def _with_events(store: Store, rollout_id: int) -> dict[str, Any]:  # Any: JSON values
+    document = get_rollout(store, rollout_id).to_dict()
+    document["events"] = [e.to_dict() for e in list_rollout_events(store, rollout_id)]
+    return document
