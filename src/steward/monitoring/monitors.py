@@ -18,9 +18,10 @@ from pydantic import ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import Connection
 
 from steward import audit, registry
-from steward.errors import Conflict, InvalidInput, NotFound
+from steward.errors import Conflict, InvalidInput
 from steward.monitoring import alert_rules
 from steward.monitoring.alert_entities import AlertRule
+from steward.monitoring.series import monitor_key
 from steward.monitoring.spec import MonitorSpec
 from steward.monitoring.windows import parse_duration
 from steward.store import Store
@@ -32,7 +33,6 @@ __all__ = [
     "create_monitor",
     "get_monitor",
     "list_monitors",
-    "monitor_id",
     "parse_config",
     "update_monitor",
 ]
@@ -199,7 +199,7 @@ def update_monitor(
         values |= {"endpoint": new_spec["endpoint"], "updated_at_ms": now}
         conn.execute(monitors.update().where(monitors.c.name == name).values(**values))
         if version != current.version:
-            _insert_version(conn, monitor_id(conn, name), version, new_spec, now, actor)
+            _insert_version(conn, monitor_key(conn, name), version, new_spec, now, actor)
         before = {"version": current.version, "config": spec, "enabled": current.is_enabled}
         after = {"version": version, "config": new_spec, "enabled": is_enabled}
         _audit(conn, now, actor, "monitor.update", name, before=before, after=after)
@@ -228,29 +228,14 @@ def list_monitors(store: Store, endpoint: str | None = None) -> list[Monitor]:
         return [_entity(row) for row in conn.execute(query).mappings()]
 
 
-def monitor_id(conn: Connection, name: str) -> int:
-    """Raises: NotFound."""
-    key = conn.execute(sa.select(monitors.c.id).where(monitors.c.name == name)).scalar()
-    if key is None:
-        raise _not_found(conn, name)
-    return int(key)
-
-
 def _existing(conn: Connection, name: str) -> Monitor:
-    row = _row(conn, name)
-    if row is None:
-        raise _not_found(conn, name)
-    return _entity(row)
+    """Raises: NotFound, naming the monitors there are."""
+    key = monitor_key(conn, name)
+    return _entity(conn.execute(sa.select(monitors).where(monitors.c.id == key)).mappings().one())
 
 
 def _row(conn: Connection, name: str) -> sa.RowMapping | None:
     return conn.execute(sa.select(monitors).where(monitors.c.name == name)).mappings().first()
-
-
-def _not_found(conn: Connection, name: str) -> NotFound:
-    names = list(conn.execute(sa.select(monitors.c.name).order_by(monitors.c.name)).scalars())
-    there = f"monitors: {', '.join(names)}" if names else "no monitors yet"
-    return NotFound(f"no monitor {name!r} ({there})", field="name")
 
 
 def _entity(row: sa.RowMapping) -> Monitor:

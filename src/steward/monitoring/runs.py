@@ -22,10 +22,13 @@ import sqlalchemy as sa
 
 from steward import registry
 from steward.config import Settings
+from steward.contracts import Contract
+from steward.errors import InvalidInput
 from steward.monitoring.alerts import AlertTransition, evaluate_rules, record_results
 from steward.monitoring.engine import MetricValue, evaluate_window
-from steward.monitoring.monitors import Monitor, get_monitor, list_monitors, monitor_id
+from steward.monitoring.monitors import Monitor, get_monitor, list_monitors
 from steward.monitoring.notifiers import Notifier, Notifiers, alert_text, notifiers_from_settings
+from steward.monitoring.series import monitor_key
 from steward.monitoring.windows import Window, due_windows, window_at
 from steward.predictions import LabelStore, PredictionStore, compact
 from steward.stats import Profile
@@ -203,12 +206,8 @@ def _serving_version(store: Store, endpoint: str, table: pa.Table) -> registry.M
     return registry.get_version(store, model, int(number))
 
 
-def _contract(document: dict[str, Any] | None) -> Any:  # Any: a Contract, or None
-    if document is None:
-        return None
-    from steward.contracts import Contract
-
-    return Contract.from_dict(document)
+def _contract(document: dict[str, Any] | None) -> Contract | None:
+    return None if document is None else Contract.from_dict(document)
 
 
 def _serving_metrics(settings: Settings, endpoint: str, window: Window) -> list[MetricValue]:
@@ -263,7 +262,7 @@ def _due(store: Store, monitor: Monitor, now: int) -> list[Window]:
     with store.db.read() as conn:
         last = conn.execute(
             sa.select(sa.func.max(monitor_windows.c.window_end_ms)).where(
-                monitor_windows.c.monitor_id == monitor_id(conn, monitor.name)
+                monitor_windows.c.monitor_id == monitor_key(conn, monitor.name)
             )
         ).scalar()
     if last is None:
@@ -279,8 +278,6 @@ def _due(store: Store, monitor: Monitor, now: int) -> list[Window]:
 
 
 def _covering(monitor: Monitor, start_ms: int, end_ms: int) -> list[Window]:
-    from steward.errors import InvalidInput
-
     if end_ms <= start_ms:
         raise InvalidInput(
             f"the run's end must be after its start, got {start_ms} to {end_ms}", field="end"
@@ -302,7 +299,7 @@ def _relabelled(store: Store, settings: Settings, monitor: Monitor, now: int) ->
         rows = conn.execute(
             sa.select(monitor_windows.c.window_start_ms, monitor_windows.c.window_end_ms)
             .where(
-                monitor_windows.c.monitor_id == monitor_id(conn, monitor.name),
+                monitor_windows.c.monitor_id == monitor_key(conn, monitor.name),
                 monitor_windows.c.window_start_ms >= since,
                 monitor_windows.c.computed_at_ms < labelled_at,
                 monitor_windows.c.status == "ok",
@@ -318,7 +315,7 @@ def _prediction_reference(store: Store, monitor: Monitor, window: Window) -> Pro
         found = conn.execute(
             sa.select(monitor_windows.c.profile)
             .where(
-                monitor_windows.c.monitor_id == monitor_id(conn, monitor.name),
+                monitor_windows.c.monitor_id == monitor_key(conn, monitor.name),
                 monitor_windows.c.status == "ok",
                 monitor_windows.c.profile.is_not(None),
                 monitor_windows.c.window_start_ms < window.start_ms,
@@ -337,7 +334,7 @@ def _seasonal_profile(store: Store, monitor: Monitor, window: Window) -> Profile
     with store.db.read() as conn:
         found = conn.execute(
             sa.select(monitor_windows.c.profile).where(
-                monitor_windows.c.monitor_id == monitor_id(conn, monitor.name),
+                monitor_windows.c.monitor_id == monitor_key(conn, monitor.name),
                 monitor_windows.c.window_start_ms == earlier.start_ms,
                 monitor_windows.c.status == "ok",
             )
@@ -366,7 +363,7 @@ def _store_window(
         "error": error,
     }
     with store.db.write() as conn:
-        key = monitor_id(conn, monitor.name)
+        key = monitor_key(conn, monitor.name)
         values["computed_at_ms"] = store.clock()
         where = (monitor_windows.c.monitor_id == key) & (
             monitor_windows.c.window_start_ms == window.start_ms

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.monitoring.monitors import monitor_id
+from steward.monitoring.series import monitor_key
 from steward.store import Store
 from steward.store.tables import monitor_results, monitor_windows, monitors
 
@@ -103,7 +103,7 @@ def query_results(
     """
     table = monitor_results
     with store.db.read() as conn:
-        query = sa.select(table).where(table.c.monitor_id == monitor_id(conn, monitor))
+        query = sa.select(table).where(table.c.monitor_id == monitor_key(conn, monitor))
         for column, wanted in ((table.c.metric, metric), (table.c.feature, feature)):
             if wanted is not None:
                 query = query.where(column == wanted)
@@ -128,7 +128,7 @@ def query_windows(store: Store, monitor: str, *, limit: int = 1000) -> list[Wind
     with store.db.read() as conn:
         query = (
             sa.select(table)
-            .where(table.c.monitor_id == monitor_id(conn, monitor))
+            .where(table.c.monitor_id == monitor_key(conn, monitor))
             .order_by(table.c.window_start_ms.desc())
             .limit(limit)
         )

@@ -30,7 +30,8 @@ from steward.config import Settings
 from steward.errors import InvalidInput, NotFound
 from steward.monitoring.alert_entities import AlertRule
 from steward.monitoring.alert_rules import list_rules
-from steward.monitoring.monitors import get_monitor, monitor_id
+from steward.monitoring.monitors import get_monitor
+from steward.monitoring.series import monitor_key
 from steward.monitoring.timeseries import ResultPoint, query_results, query_windows
 from steward.monitoring.windows import format_duration, parse_duration
 from steward.store import Store
@@ -360,7 +361,7 @@ def _window(store: Store, monitor: str, start: int | None) -> int:
     table = monitor_results
     with store.db.read() as conn:
         query = sa.select(sa.func.max(table.c.window_start_ms))
-        newest = conn.execute(query.where(table.c.monitor_id == monitor_id(conn, monitor)))
+        newest = conn.execute(query.where(table.c.monitor_id == monitor_key(conn, monitor)))
         stored = newest.scalar()
     starts = [w.window_start_ms for w in windows] + ([int(stored)] if stored is not None else [])
     if not starts:
