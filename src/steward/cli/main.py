@@ -102,14 +102,18 @@ def server(
 @app.command()
 def demo(
     rows: Annotated[int, typer.Option(min=200, help="Rows of generated training data.")] = 5000,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Finish instead of leaving the servers running.")
+    ] = False,
 ) -> None:
-    """Run the built-in end-to-end scenario on generated data and print what happened."""
+    """Run the built-in scenario on generated data: train, serve, monitor, then the closed
+    loop (drift -> retrain -> canary -> promote; a bad challenger rolled back)."""
     from steward.demo.scenario import run_demo
 
     # The demo narrates its own timeline; INFO lines from the library would interleave with it.
     for name in ("steward", "httpx"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
-    run_demo(Settings(), rows=rows, echo=typer.echo)
+    run_demo(Settings(), rows=rows, echo=typer.echo, serve=not no_serve)
 
 
 def main() -> None:

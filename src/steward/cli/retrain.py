@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
-from steward.cli.output import open_cli_store, print_json
+from steward.cli.output import JsonOption, emit, open_cli_store, print_json
 from steward.config import Settings
-from steward.errors import InvalidInput, NotFound
 from steward.retraining.challenger import retrain
-from steward.retraining.triggers import load_trigger_config, should_retrain
+from steward.retraining.loop import (
+    Loop,
+    disable_loop,
+    enable_loop,
+    list_loops,
+    read_holdout,
+    tick_loops,
+)
+from steward.retraining.triggers import load_trigger_config, should_retrain, trigger_history
 
 retrain_app = typer.Typer(
     name="retrain",
@@ -65,7 +72,7 @@ def run(
     """If the trigger allows it, run the pipeline and compare the challenger with the
     champion on the holdout. Prints the decision, new version and comparison as JSON."""
     trigger = load_trigger_config(config)
-    frame = _read_holdout(holdout)
+    frame = read_holdout(holdout)
     with open_cli_store() as store:
         result = retrain(
             store,
@@ -89,11 +96,102 @@ def run(
     )
 
 
-def _read_holdout(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise NotFound(f"no holdout file at {str(path)!r}")
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    raise InvalidInput(f"holdout {str(path)!r} must be a .csv or .parquet file", field="holdout")
+@retrain_app.command("enable")
+def enable(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Store CONFIG as its model's closed loop: the control plane's scheduler then retrains
+    on its triggers, compares with the champion, asks the policy and rolls out."""
+    trigger = load_trigger_config(config)
+    settings = Settings()
+    with open_cli_store() as store:
+        loop = enable_loop(store, trigger, actor=settings.actor)
+    _show_loop(loop, as_json)
+
+
+@retrain_app.command("disable")
+def disable(model: str, as_json: JsonOption = False) -> None:
+    """Turn MODEL's loop off; its config stays stored."""
+    settings = Settings()
+    with open_cli_store() as store:
+        loop = disable_loop(store, model, actor=settings.actor)
+    _show_loop(loop, as_json)
+
+
+@retrain_app.command("loops")
+def loops(as_json: JsonOption = False) -> None:
+    """List the stored retraining loops."""
+    with open_cli_store() as store:
+        found = list_loops(store)
+    emit(
+        [loop.to_dict() for loop in found],
+        {
+            "model": lambda r: r["model"],
+            "enabled": lambda r: "yes" if r["enabled"] else "no",
+            "triggers": lambda r: ",".join(
+                k for k in ("schedule", "drift", "performance") if r["config"][k]
+            ),
+            "rollout": lambda r: (r["config"]["rollout"] or {}).get("endpoint", "-"),
+            "judged": lambda r: json.dumps(r["judged"]),
+        },
+        as_json=as_json,
+        title="Retraining loops",
+    )
+
+
+@retrain_app.command("tick")
+def tick() -> None:
+    """Judge every enabled loop once now (what the control plane does each tick). Prints
+    JSON: one entry per loop that decided something."""
+    with open_cli_store() as store:
+        outcomes = tick_loops(store, Settings())
+    print_json([outcome.to_dict() for outcome in outcomes])
+
+
+@retrain_app.command("history")
+def history(model: str, as_json: JsonOption = False) -> None:
+    """MODEL's retraining decisions and challengers, oldest first (from the audit log)."""
+    with open_cli_store() as store:
+        events = trigger_history(store, model)
+    rows = [
+        {
+            "seq": e.seq,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "details": e.after,
+            "summary": _summary(e.after),
+        }
+        for e in events
+    ]
+    emit(
+        rows,
+        {
+            "seq": lambda r: r["seq"],
+            "at": lambda r: r["at"],
+            "action": lambda r: r["action"],
+            "summary": lambda r: r["summary"],
+        },
+        as_json=as_json,
+        title=f"Retraining of {model}",
+    )
+
+
+def _summary(details: Any) -> str:  # Any: an audit event's JSON document
+    """One line of a retraining event: the decision's reason, or the challenger's verdict."""
+    if not isinstance(details, dict):
+        return ""
+    if "reason" in details and isinstance(details["reason"], str):
+        return details["reason"]
+    if "version" in details:
+        verdict = "accepted" if details.get("accepted") else "refused"
+        rollout = details.get("rollout_id")
+        then = f", rollout {rollout}" if rollout else ""
+        return f"challenger v{details['version']} {verdict}{then}"
+    return str(details.get("error", ""))
+
+
+def _show_loop(loop: Loop, as_json: bool) -> None:
+    if as_json:
+        print_json(loop.to_dict())
+        return
+    state = "enabled" if loop.enabled else "disabled"
+    typer.echo(f"retraining loop of {loop.model}: {state}")

@@ -11,6 +11,7 @@ from steward.config import Settings
 from steward.errors import InvalidInput
 from steward.retraining.rollout import (
     Rollout,
+    abort_rollout,
     evaluate_rollout,
     get_rollout,
     list_rollout_events,
@@ -29,13 +30,16 @@ rollouts_app = typer.Typer(
 def start(
     endpoint: str,
     version: Annotated[int, typer.Argument(min=1, help="The challenger version.")],
-    stages: Annotated[str, typer.Option(help="Challenger percentages, e.g. 10,50,100.")] = (
-        "10,50,100"
-    ),
+    stages: Annotated[
+        str, typer.Option(help="Challenger percentages, e.g. 10,50,100; a first 0 is shadow.")
+    ] = "10,50,100",
     min_samples: Annotated[int, typer.Option(min=0, help="Answers a stage needs.")] = 100,
     min_duration: Annotated[float, typer.Option(min=0, help="Seconds a stage lasts.")] = 600.0,
     max_error_rate: Annotated[float, typer.Option(help="Fallback share gate, 0-1.")] = 0.02,
     max_p99_ms: Annotated[float | None, typer.Option(help="p99 latency gate, ms.")] = None,
+    max_prediction_psi: Annotated[
+        float | None, typer.Option(help="Gate on the PSI of its predictions vs the champion's.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start rolling VERSION out on ENDPOINT, the rest of the traffic to @champion."""
@@ -48,6 +52,8 @@ def start(
     gates = {"max_error_rate": max_error_rate}
     if max_p99_ms is not None:
         gates["max_p99_ms"] = max_p99_ms
+    if max_prediction_psi is not None:
+        gates["max_prediction_psi"] = max_prediction_psi
     settings = Settings()
     with open_cli_store() as store:
         rollout = start_rollout(
@@ -78,7 +84,7 @@ def list_(
             "id": lambda r: r["id"],
             "endpoint": lambda r: r["endpoint"],
             "version": lambda r: r["challenger_version"],
-            "stage": lambda r: f"{r['stage_percent']}%",
+            "stage": lambda r: r["stage"],
             "status": lambda r: r["status"],
             "updated": lambda r: r["updated_at"],
         },
@@ -110,13 +116,26 @@ def evaluate(rollout_id: int, as_json: JsonOption = False) -> None:
     _show(rollout, as_json)
 
 
+@rollouts_app.command("abort")
+def abort(
+    rollout_id: int,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Stop a running rollout now: all traffic back to @champion."""
+    settings = Settings()
+    with open_cli_store() as store:
+        rollout = abort_rollout(store, rollout_id, actor=settings.actor, reason=reason)
+    _show(rollout, as_json)
+
+
 def _show(rollout: Rollout, as_json: bool) -> None:
     if as_json:
         print_json(rollout.to_dict())
         return
     typer.echo(
         f"rollout {rollout.id}: {rollout.endpoint} version {rollout.challenger_version} "
-        f"{rollout.status} at {rollout.stage_percent}% (stages "
+        f"{rollout.status} at {rollout.stage_name} (stages "
         f"{','.join(map(str, rollout.stages))})"
     )
     if rollout.last_evaluation is not None:

@@ -16,6 +16,7 @@ import httpx
 from steward.config import Settings
 from steward.contracts import Contract, validate
 from steward.demo.data import FEATURES, make_churn_frame
+from steward.demo.retrain import DRIFTED_FEATURE, drifted
 from steward.errors import NotFound
 from steward.monitoring.alert_rules import update_rule
 from steward.monitoring.monitors import create_monitor, get_monitor, parse_config, update_monitor
@@ -25,14 +26,19 @@ from steward.monitoring.windows import Window
 from steward.sdk import Client
 from steward.store import open_store
 
-__all__ = ["Traffic", "WebhookReceiver", "monitor_and_alert", "send_windowed_traffic"]
+__all__ = [
+    "DRIFTED_FEATURE",
+    "Traffic",
+    "WebhookReceiver",
+    "monitor_and_alert",
+    "send_windowed_traffic",
+]
 
 Echo = Callable[[str], None]
 WINDOW_MS = 2000
 WINDOWS = 3  # two like the training data, then one with drift
 ROWS_PER_WINDOW = 1200  # above the default drift rules' 1,000-row minimum
 ROWS_PER_REQUEST = 50
-DRIFTED_FEATURE = "tenure_months"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ def send_windowed_traffic(http: httpx.Client, contract: Contract | None) -> Traf
     for index in range(WINDOWS):
         frame = make_churn_frame(2 * ROWS_PER_WINDOW, seed=100 + index)
         if index == WINDOWS - 1:
-            frame[DRIFTED_FEATURE] = (frame[DRIFTED_FEATURE] * 0.4).round(1)
+            frame = drifted(frame)
         if contract is not None:
             frame = validate(frame, contract, mode="drop").valid
         frame = frame.head(ROWS_PER_WINDOW)

@@ -8,15 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steward.config import Settings
-from steward.demo.data import FEATURES, NUMERIC, make_churn_frame
+from steward.demo.data import FEATURES, make_churn_frame
+from steward.demo.retrain import build_model
 from steward.demo.serving import ENDPOINT, ServingSummary, serve_and_send_traffic
 from steward.registry import ModelVersion
 from steward.sdk import Client
@@ -49,8 +46,11 @@ class DemoResult:
     serving: ServingSummary
 
 
-def run_demo(settings: Settings, *, rows: int = 5000, echo: Echo = print) -> DemoResult:
-    """Run the scenario against the configured store and narrate it through `echo`."""
+def run_demo(
+    settings: Settings, *, rows: int = 5000, echo: Echo = print, serve: bool = False
+) -> DemoResult:
+    """Run the scenario against the configured store and narrate it through `echo`; with
+    `serve`, leave the control plane and the endpoint running until interrupted."""
     started = time.perf_counter()
     frame = make_churn_frame(rows)
     train, holdout = train_test_split(
@@ -65,22 +65,12 @@ def run_demo(settings: Settings, *, rows: int = 5000, echo: Echo = print) -> Dem
         auc, accuracy = _score_champion(client, holdout, echo)
     finally:
         client.close()
-    serving = serve_and_send_traffic(settings, MODEL, holdout, echo)
+    serving = serve_and_send_traffic(settings, MODEL, holdout, echo, serve=serve)
     elapsed = time.perf_counter() - started
     echo(f"Done in {elapsed:.1f}s. Everything is stored under {settings.home}/. Look around:")
     for line in LOOK_AROUND:
         echo(f"  {line}")
     return DemoResult(run_id, version.version, auc, accuracy, serving)
-
-
-def _pipeline(c: float) -> Pipeline:
-    encode = ColumnTransformer(
-        [
-            ("scale", StandardScaler(), NUMERIC),
-            ("onehot", OneHotEncoder(handle_unknown="ignore"), ["region"]),
-        ]
-    )
-    return Pipeline([("features", encode), ("model", LogisticRegression(C=c, max_iter=500))])
 
 
 def _train_and_register(
@@ -89,7 +79,7 @@ def _train_and_register(
     client.set_experiment(EXPERIMENT)
     params = {"model": "logistic_regression", "C": 1.0}
     with client.start_run("logreg-baseline", params=params) as run:
-        model = _pipeline(1.0)
+        model = build_model(1.0)
         # A learning curve: the same model on growing shares of the training data.
         for step, share in enumerate((0.25, 0.5, 1.0), start=1):
             part = train.sample(frac=share, random_state=step)

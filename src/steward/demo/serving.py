@@ -16,6 +16,7 @@ from steward import registry
 from steward.config import Settings
 from steward.contracts import Contract
 from steward.demo.data import FEATURES
+from steward.demo.loop import LoopSummary, run_closed_loop
 from steward.demo.monitoring import (
     DRIFTED_FEATURE,
     WINDOW_MS,
@@ -26,6 +27,8 @@ from steward.demo.monitoring import (
 from steward.errors import NotFound
 from steward.monitoring.runs import WindowRun
 from steward.predictions import PredictionLog, PredictionStore, compact
+from steward.registry.endpoints import update_endpoint
+from steward.retraining.rollout import abort_rollout, list_rollouts
 from steward.serving import (
     EndpointSource,
     ServingCache,
@@ -37,6 +40,7 @@ from steward.store import open_store
 __all__ = ["ENDPOINT", "ServingSummary", "serve_and_send_traffic"]
 
 ENDPOINT = "churn-prod"
+POLL_INTERVAL_S = 0.25  # the demo's serving process follows rollout stages within this
 Echo = Callable[[str], None]
 
 
@@ -50,23 +54,36 @@ class ServingSummary:
     logged: int
     monitor_runs: list[WindowRun]
     webhook_received: list[dict[str, Any]]
+    loop: LoopSummary
 
 
 def serve_and_send_traffic(
-    settings: Settings, model: str, rows: pd.DataFrame, echo: Echo, *, requests: int = 200
+    settings: Settings,
+    model: str,
+    rows: pd.DataFrame,
+    echo: Echo,
+    *,
+    requests: int = 200,
+    serve: bool = False,
 ) -> ServingSummary:
     """Point `ENDPOINT` at `model@champion`, serve it on 127.0.0.1 and send it `requests`
-    single-row requests in the three protocols, plus one bad row."""
+    single-row requests in the three protocols, plus one bad row; then windows of traffic
+    with drift, the monitor, and the closed loop (left running when `serve`)."""
     _ensure_endpoint(settings, model)
     echo(
         f"6. Endpoint {ENDPOINT} (production) -> {model}@champion; serving it on 127.0.0.1 "
         "with the prediction log on."
     )
+    # Segments sealed within a second: monitors and rollout gates see answers at once.
+    live = settings.model_copy(
+        update={"prediction_segment_max_age_s": 0.5, "prediction_flush_interval_s": 0.2}
+    )
+    prediction_log = PredictionLog.from_settings(live)
     app = create_serving_app(
         EndpointSource(lambda: open_store(settings), ENDPOINT),
         cache=ServingCache(settings.resolved_serving_cache_dir),
-        poll_interval_s=settings.serve_poll_interval_s,
-        prediction_log=PredictionLog.from_settings(settings),
+        poll_interval_s=POLL_INTERVAL_S,
+        prediction_log=prediction_log,
     )
     sample = rows[FEATURES].head(requests).to_dict(orient="records")
     records = [{str(name): value for name, value in row.items()} for row in sample]
@@ -85,8 +102,28 @@ def serve_and_send_traffic(
         bad = dict(records[0], tenure_months="forty")
         refused = http.post("/predict", json={"instances": [bad]})
         sys.setswitchinterval(switch_interval)
+        message = refused.json()["error"]["message"] if refused.status_code == 422 else refused.text
+        prediction_log.flush(seal=True)
+        _narrate_serving(settings, timed, refused.status_code, message, echo)
         traffic = send_windowed_traffic(http, _champion_contract(settings, model))
-    message = refused.json()["error"]["message"] if refused.status_code == 422 else refused.text
+        echo(
+            f"9. Sent {len(traffic.prediction_ids)} more rows in {WINDOWS} windows of "
+            f"{WINDOW_MS // 1000} s; in the last, {DRIFTED_FEATURE} drifted (new customers)."
+        )
+        prediction_log.flush(seal=True)
+        runs, received = monitor_and_alert(settings, ENDPOINT, traffic, echo)
+        _narrate_monitoring(runs, received, echo)
+        loop = run_closed_loop(settings, url, echo, serve=serve)
+    latencies = [ms for ms, _ in timed]
+    answered = sum(ok for _, ok in timed)
+    p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
+    logged = PredictionStore(settings.resolved_predictions_dir).count(ENDPOINT)
+    return ServingSummary(len(timed), answered, p50, p99, message, logged, runs, received, loop)
+
+
+def _narrate_serving(
+    settings: Settings, timed: list[tuple[float, bool]], status: int, message: str, echo: Echo
+) -> None:
     latencies = [ms for ms, _ in timed]
     answered = sum(ok for _, ok in timed)
     p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
@@ -99,18 +136,11 @@ def serve_and_send_traffic(
             f"   The contract refused {len(timed) - answered} real rows with values outside "
             "the training data's range (HTTP 422, nothing scored)."
         )
-    echo(f"   A malformed row got HTTP {refused.status_code}: {message}")
+    echo(f"   A malformed row got HTTP {status}: {message}")
     directory = settings.resolved_predictions_dir
     compact(directory)
     logged = PredictionStore(directory).count(ENDPOINT)
     echo(f"8. The prediction log holds {logged} predictions of {ENDPOINT} under {directory}/.")
-    echo(
-        f"9. Sent {len(traffic.prediction_ids)} more rows in {WINDOWS} windows of "
-        f"{WINDOW_MS // 1000} s; in the last, {DRIFTED_FEATURE} drifted (new customers)."
-    )
-    runs, received = monitor_and_alert(settings, ENDPOINT, traffic, echo)
-    _narrate_monitoring(runs, received, echo)
-    return ServingSummary(len(timed), answered, p50, p99, message, logged, runs, received)
 
 
 def _narrate_monitoring(runs: list[WindowRun], received: list[dict[str, Any]], echo: Echo) -> None:
@@ -134,6 +164,8 @@ def _ensure_endpoint(settings: Settings, model: str) -> None:
         try:
             registry.get_endpoint(store, ENDPOINT)
             registry.set_traffic(store, ENDPOINT, {"@champion": 100}, actor=settings.actor)
+            for rollout in list_rollouts(store, endpoint=ENDPOINT, status="running"):
+                abort_rollout(store, rollout.id, actor=settings.actor, reason="demo restarted")
         except NotFound:
             registry.create_endpoint(
                 store,
@@ -144,6 +176,8 @@ def _ensure_endpoint(settings: Settings, model: str) -> None:
                 actor=settings.actor,
                 environments=settings.environments,
             )
+        # Whatever a challenger fails to answer, the champion answers.
+        update_endpoint(store, ENDPOINT, actor=settings.actor, fallback=["@champion"])
     finally:
         store.close()
 

@@ -33,11 +33,15 @@ class TrainedModel:
         model: the framework object to register (any flavor `steward.flavors` can save).
         sample_input: a few training rows; the version's input and output schemas come from it.
         metrics: evaluation figures, logged to the pipeline's run (name -> value).
+        training_data: the frame the model was fitted on (features only); its inferred
+            contract and profile are stored with the version, the serving contract and the
+            drift baseline of its monitors.
     """
 
     model: Any  # Any: the user's framework object
     sample_input: Any = None  # Any: a DataFrame, array or list of dicts
     metrics: Mapping[str, float] = field(default_factory=dict)
+    training_data: Any = None  # Any: a pandas DataFrame
 
 
 @dataclass(frozen=True, slots=True)

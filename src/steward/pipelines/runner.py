@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from steward import registry, tracking
+from steward.contracts import infer_contract
+from steward.stats import profile
 from steward.config import Settings
 from steward.errors import NotFound
 from steward.pipelines.cache import StepCache, cache_key, code_hash, load_output, store_output
@@ -266,11 +268,20 @@ class _Execution:
             except NotFound:
                 log.info("cached model version is gone, registering again model=%s", name)
         trained = output if isinstance(output, TrainedModel) else TrainedModel(output)
+        frame = trained.training_data
+        baseline: dict[str, Any] = {}
+        if frame is not None:
+            baseline = {
+                "contract": infer_contract(frame, name=name).to_dict(),
+                "profile": profile(frame).to_dict(),
+            }
+        sample = trained.sample_input
         version = registry.register_model(
             self.store,
             name,
             trained.model,
-            sample_input=trained.sample_input,
+            sample_input=sample if sample is not None or frame is None else frame.head(5),
+            **baseline,
             run_id=self.run_id,
             dataset_digests=list(dict.fromkeys(self.datasets.values())),
             tags={TAG_PIPELINE: self.pipeline.name},

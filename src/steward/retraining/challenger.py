@@ -26,7 +26,14 @@ from steward.registry import ModelVersion, PromotionDecision
 from steward.retraining.triggers import Decision, TriggerConfig, should_retrain
 from steward.store import Store
 
-__all__ = ["METRICS", "Comparison", "RetrainResult", "evaluate_challenger", "retrain"]
+__all__ = [
+    "METRICS",
+    "Comparison",
+    "RetrainResult",
+    "evaluate_challenger",
+    "retrain",
+    "train_challenger",
+]
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +225,41 @@ def retrain(
     )
     if not decision.retrain:
         return RetrainResult(decision)
+    run, comparison = train_challenger(
+        store, settings, config, holdout, label_column, metrics=metrics, executor=executor
+    )
+    version = run.model_version
+    promotion = None
+    if promote_to is not None:
+        promotion = registry.promote(
+            store,
+            config.model,
+            comparison.challenger_version,
+            to=promote_to,
+            actor=settings.actor,
+            evaluation=comparison.as_evaluation(),
+        )
+    return RetrainResult(decision, run, version, comparison, promotion)
+
+
+def train_challenger(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    holdout: pd.DataFrame,
+    label_column: str,
+    *,
+    metrics: Sequence[str] = ("roc_auc", "accuracy"),
+    executor: Executor | None = None,
+) -> tuple[PipelineRun, Comparison]:
+    """Run the config's pipeline (registering the challenger) and compare it with the
+    champion on `holdout`, whatever the triggers say.
+
+    Raises:
+        InvalidInput: a bad holdout, or a pipeline that registers another model or none.
+        NotFound: the pipeline cannot be imported.
+        StepFailed: a pipeline step failed.
+    """
     pipeline = load_pipeline(config.pipeline)
     if pipeline.model_name != config.model:
         raise InvalidInput(
@@ -228,20 +270,9 @@ def retrain(
     run = run_pipeline(
         pipeline, params=config.params, store=store, settings=settings, executor=executor
     )
-    version = run.model_version
-    if version is None:  # pragma: no cover - a registering pipeline always returns one
+    if run.model_version is None:
         raise InvalidInput(f"pipeline {config.pipeline!r} registered no model version")
     comparison = evaluate_challenger(
-        store, config.model, version.version, holdout, label_column, metrics=metrics
+        store, config.model, run.model_version.version, holdout, label_column, metrics=metrics
     )
-    promotion = None
-    if promote_to is not None:
-        promotion = registry.promote(
-            store,
-            config.model,
-            version.version,
-            to=promote_to,
-            actor=settings.actor,
-            evaluation=comparison.as_evaluation(),
-        )
-    return RetrainResult(decision, run, version, comparison, promotion)
+    return run, comparison

@@ -4,9 +4,18 @@ stage by stage, while gates on its served predictions hold; a breach rolls it ba
 Everything lives in the store (stage index, when the stage started, status, the last
 evaluation), so a restarted control plane resumes each rollout where it was. Evaluation
 reads the prediction log of the current stage: the challenger's primary answers (samples,
-p99 latency) and every fallback of the endpoint during the stage. The log does not say which
-primary failed before a fallback answered, so every fallback counts against the challenger:
-a conservative error rate that can only roll back too early, never promote a failing version.
+p99 latency, predictions) and every fallback of the endpoint during the stage. The log does
+not say which primary failed before a fallback answered, so every fallback counts against
+the challenger: a conservative error rate that can only roll back too early, never promote a
+failing version.
+
+A first stage of 0 is a shadow stage: the challenger gets a copy of every request off the
+response path (route `shadow`), so latency and prediction drift are gated before any client
+sees its answers. Shadow failures are counted by the serving process, not logged, so the
+error-rate gate applies from the first live stage.
+
+The last stage promotes through `registry.promote` to the endpoint's environment, with the
+champion/challenger comparison given at start: the environment's policy has the last word.
 """
 
 from __future__ import annotations
@@ -19,13 +28,17 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
+import orjson
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from steward import audit, registry
 from steward.config import Settings
-from steward.errors import Conflict, InvalidInput, NotFound
+from steward.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 from steward.predictions import PredictionStore, compact
+from steward.registry.endpoints import update_endpoint
+from steward.stats import Psi, drift_report, profile
 from steward.store import Store
 from steward.store.tables import rollout_events, rollouts
 
@@ -34,6 +47,7 @@ __all__ = [
     "Rollout",
     "RolloutEvent",
     "RolloutStatus",
+    "abort_rollout",
     "evaluate_rollout",
     "get_rollout",
     "list_rollout_events",
@@ -45,7 +59,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RolloutStatus = Literal["running", "promoted", "rolled_back", "aborted"]
-GATES = ("max_error_rate", "max_p99_ms")
+GATES = ("max_error_rate", "max_p99_ms", "max_prediction_psi")
+SHADOW = 0
 DEFAULT_GATES: dict[str, float] = {"max_error_rate": 0.02}
 CHAMPION = "@champion"
 
@@ -56,9 +71,11 @@ class Rollout:
 
     Attributes:
         stages: the challenger's traffic percentage at each stage, the last one 100.
-        gates: limits on the challenger's stage metrics (`max_error_rate`, `max_p99_ms`).
+        gates: limits on the challenger's stage metrics (`max_error_rate`, `max_p99_ms`,
+            `max_prediction_psi` against the champion's predictions in the same stage).
         stage_index: the current stage (the last one reached once finished).
         last_evaluation: the numbers of the latest evaluation, or None before the first.
+        evaluation: the champion/challenger comparison handed to the promotion policy.
     """
 
     id: int
@@ -77,10 +94,15 @@ class Rollout:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    evaluation: dict[str, Any] | None = None  # Any: JSON values
 
     @property
     def stage_percent(self) -> int:
         return self.stages[self.stage_index]
+
+    @property
+    def stage_name(self) -> str:
+        return "shadow" if self.stage_percent == SHADOW else f"{self.stage_percent}%"
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values
         return {
@@ -95,18 +117,21 @@ class Rollout:
             "min_duration_s": self.min_duration_s,
             "stage_index": self.stage_index,
             "stage_percent": self.stage_percent,
+            "stage": self.stage_name,
             "stage_started_at": self.stage_started_at.isoformat(),
             "status": self.status,
             "last_evaluation": self.last_evaluation,
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "evaluation": self.evaluation,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class RolloutEvent:
-    """What happened to a rollout: `started`, `advanced`, `promoted` or `rolled_back`."""
+    """What happened to a rollout: `started`, `advanced`, `promoted`, `rolled_back` or
+    `aborted`."""
 
     id: int
     rollout_id: int
@@ -135,6 +160,7 @@ def start_rollout(
     min_samples: int = 100,
     min_duration_s: float = 600.0,
     gates: Mapping[str, float] | None = None,
+    evaluation: Mapping[str, Any] | None = None,  # Any: JSON values
     actor: str,
     now_ms: int | None = None,
 ) -> Rollout:
@@ -142,10 +168,14 @@ def start_rollout(
     to `@champion`, and record the rollout (events `endpoint.traffic`, `rollout.start`).
 
     Args:
-        stages: increasing percentages in 1-100, ending at 100.
+        stages: increasing percentages in 0-100 ending at 100; only the first may be 0, a
+            shadow stage.
         min_samples: challenger answers a stage needs before it may advance.
         min_duration_s: seconds a stage lasts at least.
-        gates: `max_error_rate` (0-1) and/or `max_p99_ms`; default `{"max_error_rate": 0.02}`.
+        gates: `max_error_rate` (0-1), `max_p99_ms`, `max_prediction_psi`; default
+            `{"max_error_rate": 0.02}`.
+        evaluation: `{"challenger": {...}, "champion": {...}}` metrics on one holdout, given
+            to `registry.promote` at the last stage (see `Comparison.as_evaluation`).
         now_ms: when the first stage starts; default the store's clock.
 
     Raises:
@@ -179,9 +209,7 @@ def start_rollout(
             f"(see it: steward rollouts show {running[0].id})",
             field="endpoint",
         )
-    registry.set_traffic(
-        store, endpoint, _traffic(challenger_version, checked_stages[0]), actor=actor
-    )
+    _route(store, target, challenger_version, checked_stages[0], actor)
     now = store.clock() if now_ms is None else now_ms
     row = {
         "endpoint": endpoint,
@@ -199,12 +227,14 @@ def start_rollout(
         "created_by": actor,
         "created_at_ms": now,
         "updated_at_ms": now,
+        "evaluation": None if evaluation is None else dict(evaluation),
     }
     with store.db.write() as conn:
         inserted = conn.execute(sa.insert(rollouts).values(row))
         rollout_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one-column key
         details = {"stage": checked_stages[0], "champion_version": champion.version}
-        message = f"{checked_stages[0]}% of {endpoint} to version {challenger_version}"
+        share = "a shadow copy" if checked_stages[0] == SHADOW else f"{checked_stages[0]}%"
+        message = f"{share} of {endpoint} to version {challenger_version}"
         _event(conn, rollout_id, now, "started", message, details)
         document = {k: row[k] for k in ("endpoint", "challenger_version", "stages", "gates")}
         _audit(conn, now, actor, "rollout.start", rollout_id, after=document)
@@ -246,8 +276,41 @@ def evaluate_rollout(
         _update(store, rollout, now, last_evaluation=evaluation)
         return get_rollout(store, rollout_id)
     if rollout.stage_index + 1 >= len(rollout.stages):
-        return _promote(store, rollout, evaluation, now, actor)
+        return _promote(store, settings, rollout, evaluation, now, actor)
     return _advance(store, rollout, evaluation, now, actor)
+
+
+def abort_rollout(
+    store: Store, rollout_id: int, *, actor: str, reason: str = "", now_ms: int | None = None
+) -> Rollout:
+    """Stop a running rollout by hand: all traffic back to `@champion` (event `aborted`,
+    audit `rollout.abort`).
+
+    Raises:
+        NotFound: no such rollout.
+        Conflict: the rollout has already finished.
+    """
+    rollout = get_rollout(store, rollout_id)
+    if rollout.status != "running":
+        raise Conflict(
+            f"rollout {rollout_id} is already {rollout.status}; only a running one can be aborted",
+            field="rollout_id",
+        )
+    now = store.clock() if now_ms is None else now_ms
+    _restore(store, rollout, actor)
+    message = f"aborted at {rollout.stage_name} by {actor}" + (f": {reason}" if reason else "")
+    _update(
+        store,
+        rollout,
+        now,
+        last_evaluation=(rollout.last_evaluation or {}) | {"reason": reason},
+        status="aborted",
+        event=("aborted", message),
+        action="rollout.abort",
+        actor=actor,
+    )
+    log.warning("rollout aborted id=%d by %s", rollout.id, actor)
+    return get_rollout(store, rollout.id)
 
 
 def tick_rollouts(store: Store, settings: Settings, *, now_ms: int | None = None) -> list[Rollout]:
@@ -311,21 +374,25 @@ def list_rollout_events(store: Store, rollout_id: int) -> list[RolloutEvent]:
 
 
 def _measure(settings: Settings, rollout: Rollout, start_ms: int, end_ms: int) -> dict[str, Any]:
-    """The stage's numbers: challenger samples, error rate, p99 latency per version."""
+    """The stage's numbers: challenger samples, error rate, p99 latency per version, and
+    the PSI of the challenger's predictions against the champion's when that gate is on."""
     directory = settings.resolved_predictions_dir
     compact(directory)
+    columns = ["model_version", "route", "latency_ms"]
+    with_psi = "max_prediction_psi" in rollout.gates
     table = PredictionStore(directory).read(
-        rollout.endpoint, start_ms, end_ms, columns=["model_version", "route", "latency_ms"]
+        rollout.endpoint, start_ms, end_ms, columns=[*columns, "outputs"] if with_psi else columns
     )
     versions = np.asarray(table.column("model_version").to_pylist(), dtype=np.int64)
     routes = np.asarray(table.column("route").to_pylist(), dtype=object)
     latency = np.asarray(table.column("latency_ms").to_pylist(), dtype=np.float64)
-    challenger = (versions == rollout.challenger_version) & (routes == "primary")
+    own_route = "shadow" if rollout.stage_percent == SHADOW else "primary"
+    challenger = (versions == rollout.challenger_version) & (routes == own_route)
     others = (versions != rollout.challenger_version) & (routes == "primary")
-    fallbacks = int((routes == "fallback").sum())
+    fallbacks = 0 if own_route == "shadow" else int((routes == "fallback").sum())
     samples = int(challenger.sum())
     answered = samples + fallbacks
-    return {
+    measured = {
         "samples": samples,
         "champion_samples": int(others.sum()),
         "fallbacks": fallbacks,
@@ -333,6 +400,40 @@ def _measure(settings: Settings, rollout: Rollout, start_ms: int, end_ms: int) -
         "p99_ms": _p99(latency[challenger]),
         "champion_p99_ms": _p99(latency[others]),
     }
+    if with_psi:
+        outputs = np.asarray(table.column("outputs").to_pylist(), dtype=object)
+        measured["prediction_psi"] = _prediction_psi(outputs[others], outputs[challenger])
+    return measured
+
+
+def _prediction_psi(
+    champion: np.ndarray[Any, Any], challenger: np.ndarray[Any, Any]
+) -> float | None:
+    """PSI of the challenger's predictions (positive-class probability when there are two
+    classes, else the prediction) against the champion's; None below 30 answers a side."""
+    if min(len(champion), len(challenger)) < 30:
+        return None
+    reference = pd.DataFrame({"prediction": [_answer(text) for text in champion]})
+    current = pd.DataFrame({"prediction": [_answer(text) for text in challenger]})
+    if reference["prediction"].isna().all() or current["prediction"].isna().all():
+        return None
+    report = drift_report(profile(reference), current, tests=[Psi()], multivariate=False)
+    statistic = report.results[0].statistic
+    return None if statistic is None else round(float(statistic), 6)
+
+
+def _answer(text: str | None) -> Any:  # Any: one prediction value
+    """One logged answer's value: the positive-class probability of a binary classifier,
+    else its prediction (a number or a label)."""
+    if not text:
+        return None
+    answer = orjson.loads(text)
+    if not isinstance(answer, dict):
+        return answer
+    probabilities = answer.get("probabilities")
+    if isinstance(probabilities, list) and len(probabilities) == 2:
+        return probabilities[1]
+    return answer.get("prediction")
 
 
 def _p99(values: np.ndarray[Any, Any]) -> float | None:
@@ -349,6 +450,10 @@ def _breaches(gates: Mapping[str, float], evaluation: Mapping[str, Any]) -> list
     p99 = evaluation["p99_ms"]
     if limit is not None and p99 is not None and p99 > limit:
         breaches.append(f"p99 latency {p99:.1f} ms > {limit} ms")
+    limit = gates.get("max_prediction_psi")
+    psi = evaluation.get("prediction_psi")
+    if limit is not None and psi is not None and psi > limit:
+        breaches.append(f"prediction PSI against the champion {psi:.3f} > {limit}")
     return breaches
 
 
@@ -360,10 +465,9 @@ def _advance(
 ) -> Rollout:
     index = rollout.stage_index + 1
     percent = rollout.stages[index]
-    registry.set_traffic(
-        store, rollout.endpoint, _traffic(rollout.challenger_version, percent), actor=actor
-    )
-    message = f"stage {rollout.stage_percent}% held; {percent}% to the challenger"
+    endpoint = registry.get_endpoint(store, rollout.endpoint)
+    _route(store, endpoint, rollout.challenger_version, percent, actor)
+    message = f"stage {rollout.stage_name} held; {percent}% to the challenger"
     _update(
         store,
         rollout,
@@ -380,13 +484,38 @@ def _advance(
 
 
 def _promote(
-    store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
+    store: Store,
+    settings: Settings,
+    rollout: Rollout,
+    evaluation: dict[str, Any],
+    now: int,
+    actor: str,
 ) -> Rollout:
-    registry.set_alias(
-        store, rollout.model_name, CHAMPION[1:], rollout.challenger_version, actor=actor
-    )
+    """Promote through the environment's policy; a refusal rolls the challenger back."""
+    environment = registry.get_endpoint(store, rollout.endpoint).environment
+    try:
+        decision = registry.promote(
+            store,
+            rollout.model_name,
+            rollout.challenger_version,
+            to=environment,
+            actor=actor,
+            evaluation=rollout.evaluation,
+            approvers=settings.approvers,
+            environments=settings.environments,
+        )
+    except PolicyViolation as refused:
+        evaluation["breaches"] = [f"the {environment} policy refused: {refused.message}"]
+        return _roll_back(store, rollout, evaluation, now, actor)
+    except Conflict:
+        current = registry.get_alias(store, rollout.model_name, CHAMPION[1:]).version
+        if current != rollout.challenger_version:
+            raise  # moved by someone else meanwhile: the next tick decides again
+        decision = None
     registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
-    message = f"version {rollout.challenger_version} promoted to champion"
+    checks = [] if decision is None else [c.to_dict() for c in decision.checks]
+    evaluation["policy_checks"] = checks
+    message = f"version {rollout.challenger_version} promoted to champion in {environment}"
     _update(
         store,
         rollout,
@@ -404,9 +533,9 @@ def _promote(
 def _roll_back(
     store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
 ) -> Rollout:
-    registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
+    _restore(store, rollout, actor)
     message = (
-        f"version {rollout.challenger_version} rolled back at {rollout.stage_percent}%: "
+        f"version {rollout.challenger_version} rolled back at {rollout.stage_name}: "
         + "; ".join(evaluation["breaches"])
     )
     _update(
@@ -496,21 +625,45 @@ def _audit(
 def _traffic(version: int, percent: int) -> dict[str, float]:
     if percent >= 100:
         return {str(version): 100}
+    if percent == SHADOW:
+        return {CHAMPION: 100}
     return {CHAMPION: 100 - percent, str(version): percent}
+
+
+def _route(
+    store: Store, endpoint: registry.Endpoint, version: int, percent: int, actor: str
+) -> None:
+    """Give the challenger `percent` of the traffic; at the shadow stage, a shadow copy."""
+    target = str(version)
+    shadow = [s for s in endpoint.shadow if s != target]
+    if percent == SHADOW:
+        shadow.append(target)
+    if list(endpoint.shadow) != shadow:
+        update_endpoint(store, endpoint.name, actor=actor, shadow=shadow)
+    registry.set_traffic(store, endpoint.name, _traffic(version, percent), actor=actor)
+
+
+def _restore(store: Store, rollout: Rollout, actor: str) -> None:
+    """All traffic back to the champion, and no shadow copy of the challenger."""
+    endpoint = registry.get_endpoint(store, rollout.endpoint)
+    shadow = [s for s in endpoint.shadow if s != str(rollout.challenger_version)]
+    if list(endpoint.shadow) != shadow:
+        update_endpoint(store, endpoint.name, actor=actor, shadow=shadow)
+    registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
 
 
 def _check_stages(stages: Sequence[int]) -> tuple[int, ...]:
     values = tuple(stages)
     valid = (
         bool(values)
-        and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 100 for s in values)
+        and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 100 for s in values)
         and all(a < b for a, b in itertools.pairwise(values))
         and values[-1] == 100
     )
     if not valid:
         raise InvalidInput(
-            f"stages {list(values)!r} are not increasing whole percentages in 1-100 ending "
-            "at 100, e.g. 10,50,100",
+            f"stages {list(values)!r} are not increasing whole percentages in 0-100 ending "
+            "at 100 (0 first: a shadow stage), e.g. 10,50,100 or 0,10,50,100",
             field="stages",
         )
     return values
@@ -549,6 +702,7 @@ def _rollout(row: sa.RowMapping) -> Rollout:
         created_by=row["created_by"],
         created_at=_at(row["created_at_ms"]),
         updated_at=_at(row["updated_at_ms"]),
+        evaluation=row["evaluation"],
     )
 
 

@@ -1,4 +1,4 @@
-"""HTTP edge of progressive rollouts: start one, list them, show one, evaluate it now."""
+"""HTTP edge of progressive rollouts: start one, list them, show one, evaluate or abort it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from steward.config import Settings
 from steward.retraining.rollout import (
+    abort_rollout,
     evaluate_rollout,
     get_rollout,
     list_rollout_events,
@@ -68,6 +69,21 @@ def evaluate(rollout_id: int, request: Request, store: StoreDep, actor: ActorDep
     """Evaluate the current stage now: advance, promote, roll back or hold."""
     settings: Settings = request.app.state.settings
     evaluate_rollout(store, settings, rollout_id, actor=actor)
+    return JSONResponse(_with_events(store, rollout_id))
+
+
+class AbortRolloutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = ""
+
+
+@router.post("/rollouts/{rollout_id}/abort")
+def abort(
+    rollout_id: int, store: StoreDep, actor: ActorDep, body: AbortRolloutRequest | None = None
+) -> JSONResponse:
+    """Stop a running rollout: all traffic back to `@champion` (409 once it has finished)."""
+    abort_rollout(store, rollout_id, actor=actor, reason="" if body is None else body.reason)
     return JSONResponse(_with_events(store, rollout_id))
 
 

@@ -39,12 +39,16 @@ from steward.store.tables import monitor_results
 
 __all__ = [
     "KINDS",
+    "TARGET_TYPE",
     "Decision",
     "DriftTrigger",
+    "EvaluationConfig",
     "GuardRails",
     "PerformanceTrigger",
+    "RolloutConfig",
     "ScheduleTrigger",
     "TriggerConfig",
+    "latest_window",
     "load_trigger_config",
     "parse_trigger_config",
     "should_retrain",
@@ -122,6 +126,47 @@ class GuardRails(BaseModel):
         return parse_duration(self.cooldown, field="cooldown")
 
 
+class EvaluationConfig(BaseModel):
+    """The fresh holdout a challenger and the champion are scored on.
+
+    Either `path` (a .csv or .parquet file with a `label` column), or the labelled predictions
+    of `endpoint` over the last `lookback` (their logged inputs and latest labels); with
+    `from_trigger_window`, a drift or performance retrain keeps only those from the window
+    that triggered it on: the challenger is judged on the data that asked for it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = None
+    label: str = "label"
+    endpoint: str | None = None
+    lookback: str = "1d"
+    min_rows: int = Field(default=100, ge=1)
+    from_trigger_window: bool = True
+    metrics: list[str] = Field(default_factory=lambda: ["roc_auc", "accuracy"], min_length=1)
+
+    @field_validator("lookback", mode="before")
+    @classmethod
+    def _is_duration(cls, value: Any) -> Any:  # Any: user input
+        return _duration(value, "evaluation.lookback")
+
+
+class RolloutConfig(BaseModel):
+    """How a challenger the policy accepts reaches `endpoint`: stages, minimums and gates
+    (see `steward.retraining.rollout.start_rollout`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    endpoint: str = Field(min_length=1)
+    stages: list[int] = Field(default_factory=lambda: [10, 50, 100])
+    min_samples: int = Field(default=100, ge=0)
+    min_duration: str = "10m"
+    gates: dict[str, float] = Field(default_factory=lambda: {"max_error_rate": 0.02})
+
+    @field_validator("min_duration", mode="before")
+    @classmethod
+    def _is_duration(cls, value: Any) -> Any:  # Any: user input
+        return _duration(value, "rollout.min_duration")
+
+
 class TriggerConfig(BaseModel):
     """What retrains a model: which pipeline, with which params, on which triggers.
 
@@ -130,6 +175,9 @@ class TriggerConfig(BaseModel):
         pipeline: `module:attribute` of a `steward.pipelines.Pipeline`.
         params: the pipeline's params.
         manual: whether `steward retrain run --reason manual` is allowed.
+        environment: where an accepted challenger is promoted (its policy decides).
+        evaluation: the holdout of the closed loop (`steward retrain enable`).
+        rollout: how an accepted challenger is rolled out; None promotes it at once.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -141,6 +189,9 @@ class TriggerConfig(BaseModel):
     drift: DriftTrigger | None = None
     performance: PerformanceTrigger | None = None
     guard_rails: GuardRails = Field(default_factory=GuardRails)
+    environment: str = "production"
+    evaluation: EvaluationConfig | None = None
+    rollout: RolloutConfig | None = None
 
     def enabled(self, kind: str) -> bool:
         return bool(self.manual) if kind == "manual" else getattr(self, kind) is not None
@@ -352,6 +403,15 @@ def _alerted(
         )
     what = ", ".join(sorted({f"{b['metric']}[{b['feature'] or '-'}]" for b in breaches}))
     return _replace(base, reason=f"{kind} alert on monitor {name!r}: {what}", evidence=evidence)
+
+
+def latest_window(store: Store, monitor: str) -> int:
+    """The start of `monitor`'s newest computed window.
+
+    Raises:
+        NotFound: no such monitor, or it has no computed window yet.
+    """
+    return _window(store, monitor, None)
 
 
 def _window(store: Store, monitor: str, start: int | None) -> int:

@@ -21,6 +21,7 @@ from steward.monitoring.runs import run_due
 from steward.monitoring.scheduler import Scheduler
 from steward.predictions.routes import router as labels_router
 from steward.registry.routes import router as registry_router
+from steward.retraining.loop import tick_loops
 from steward.retraining.rollout import tick_rollouts
 from steward.retraining.routes import router as rollouts_router
 from steward.server.observability import MetricsMiddleware, render_metrics
@@ -123,7 +124,8 @@ def _scheduler(store: Store, settings: Settings) -> Scheduler | None:
 
 
 def _tick(store: Store, settings: Settings, is_stopping: Callable[[], bool]) -> None:
-    """One scheduler tick: due monitor windows, then every running rollout."""
+    """One scheduler tick: due monitor windows, every running rollout, then every enabled
+    retraining loop (which may retrain, and start a rollout evaluated from the next tick)."""
     run_due(store, settings, should_stop=is_stopping)
     if is_stopping():
         return
@@ -131,6 +133,12 @@ def _tick(store: Store, settings: Settings, is_stopping: Callable[[], bool]) -> 
         tick_rollouts(store, settings)
     except Exception:  # rollouts must not stop the monitors' next tick
         log.exception("rollout tick failed; retrying at the next tick")
+    if is_stopping():
+        return
+    try:
+        tick_loops(store, settings)
+    except Exception:  # nor retraining loops
+        log.exception("retraining tick failed; retrying at the next tick")
 
 
 def _add_operational_routes(app: FastAPI, monitor_metrics: CollectorRegistry) -> None:

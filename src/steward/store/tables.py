@@ -392,6 +392,8 @@ rollouts = sa.Table(
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("created_at_ms", Millis, nullable=False),
     sa.Column("updated_at_ms", Millis, nullable=False),
+    # The champion/challenger comparison the final promotion hands to the policy.
+    sa.Column("evaluation", sa.JSON, nullable=True),
 )
 
 # What happened to a rollout: started, advanced, promoted, rolled_back, with the numbers.
@@ -406,4 +408,17 @@ rollout_events = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+)
+
+# A model's retraining loop as the control plane runs it: its trigger config, whether it is
+# on, and the newest window already judged per monitor (so each window is judged once).
+retrain_loops = sa.Table(
+    "retrain_loops",
+    metadata,
+    sa.Column("model_name", sa.String(256), primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("judged", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("updated_at_ms", Millis, nullable=False),
 )

@@ -1,0 +1,587 @@
+"""The closed loop: the control plane retrains a model when its triggers say so, compares the
+challenger with the champion, asks the promotion policy, and rolls the challenger out.
+
+A loop is a stored `TriggerConfig` (`enable_loop`). Each scheduler tick (`tick_loops`)
+judges every enabled loop once:
+
+1. each new window of a drift or performance monitor (never the same window twice, even with
+   two control planes ticking: claiming a window is a compare-and-set on the loop's row),
+   then a due schedule, through `should_retrain` (guard rails, seasonality check, audit);
+2. on a retrain: the pipeline registers a challenger; the champion and the challenger are
+   scored on one fresh holdout (the endpoint's recent labelled predictions, or a file);
+3. the environment's policy is evaluated with those numbers (`registry.promote`, dry run);
+4. accepted: a progressive rollout starts (its last stage promotes through the policy
+   again), or, without a rollout section, the promotion happens at once. Refused: the
+   challenger stays registered and unpromoted.
+
+Every step is an audit event with target type `retraining` and the model as target id:
+`retrain.triggered` (or `retrain.skipped_seasonal`, `retrain.suppressed`), then
+`retrain.challenger` with the comparison, the policy's verdict and the rollout started.
+A retrain runs inside the tick, so a long pipeline delays the next monitor windows and
+rollout evaluations of that control plane until it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from steward import audit, registry
+from steward.config import Settings
+from steward.errors import Conflict, InvalidInput, NotFound, StewardError
+from steward.monitoring.timeseries import query_windows
+from steward.monitoring.windows import parse_duration
+from steward.pipelines import Executor, load_pipeline
+from steward.predictions import LabelStore, compact
+from steward.predictions.tables import INPUT_PREFIX
+from steward.retraining.challenger import Comparison, train_challenger
+from steward.retraining.rollout import Rollout, list_rollouts, start_rollout
+from steward.retraining.triggers import (
+    TARGET_TYPE,
+    Decision,
+    EvaluationConfig,
+    TriggerConfig,
+    parse_trigger_config,
+    should_retrain,
+)
+from steward.store import Store
+from steward.store.tables import retrain_loops
+
+__all__ = [
+    "Loop",
+    "LoopOutcome",
+    "disable_loop",
+    "enable_loop",
+    "get_loop",
+    "holdout_frame",
+    "list_loops",
+    "read_holdout",
+    "run_loop",
+    "tick_loops",
+]
+
+log = logging.getLogger(__name__)
+
+CHALLENGER = "retrain.challenger"
+HOLDOUT_LABEL = "label"
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A model's stored retraining loop.
+
+    Attributes:
+        judged: the newest window start already judged, per `kind:monitor`.
+    """
+
+    model: str
+    config: TriggerConfig
+    enabled: bool
+    judged: dict[str, int]
+    created_by: str
+    updated_at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values
+        return {
+            "model": self.model,
+            "config": self.config.model_dump(mode="json"),
+            "enabled": self.enabled,
+            "judged": self.judged,
+            "created_by": self.created_by,
+            "updated_at_ms": self.updated_at_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoopOutcome:
+    """One turn of a loop: the decision and, when it retrained, what followed."""
+
+    decision: Decision
+    version: int | None = None
+    comparison: Comparison | None = None
+    accepted: bool | None = None
+    failures: list[str] = field(default_factory=list)
+    rollout: Rollout | None = None
+    promoted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values
+        return {
+            "decision": self.decision.to_dict(),
+            "version": self.version,
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "accepted": self.accepted,
+            "failures": self.failures,
+            "rollout_id": None if self.rollout is None else self.rollout.id,
+            "promoted": self.promoted,
+        }
+
+
+def enable_loop(store: Store, config: TriggerConfig | dict[str, Any], *, actor: str) -> Loop:
+    """Store `config` as its model's loop and turn it on (audit `retrain.loop_enabled`).
+
+    Raises:
+        InvalidInput: a bad config, no `evaluation` section, or no trigger the control plane
+            can fire (drift, performance or schedule).
+        NotFound: the pipeline cannot be imported, or a monitor or endpoint does not exist.
+    """
+    checked = parse_trigger_config(config)
+    if checked.evaluation is None:
+        raise InvalidInput(
+            f"the loop of {checked.model!r} needs an `evaluation` section: the holdout the "
+            "challenger and the champion are scored on",
+            field="evaluation",
+        )
+    if not any(checked.enabled(kind) for kind in ("drift", "performance", "schedule")):
+        raise InvalidInput(
+            f"the loop of {checked.model!r} has no drift, performance or schedule trigger; "
+            "the control plane would never retrain it",
+            field="config",
+        )
+    load_pipeline(checked.pipeline)
+    if checked.rollout is not None:
+        registry.get_endpoint(store, checked.rollout.endpoint)
+    document = checked.model_dump(mode="json")
+    judged = _starting_points(store, checked)
+    now = store.clock()
+    with store.db.write() as conn:
+        before = conn.execute(
+            sa.select(retrain_loops).where(retrain_loops.c.model_name == checked.model)
+        ).first()
+        values = {
+            "document": document,
+            "enabled": True,
+            "created_by": actor,
+            "judged": judged,
+        }
+        if before is None:
+            conn.execute(
+                sa.insert(retrain_loops).values(
+                    model_name=checked.model, updated_at_ms=now, **values
+                )
+            )
+        else:
+            conn.execute(
+                sa.update(retrain_loops)
+                .where(retrain_loops.c.model_name == checked.model)
+                .values(updated_at_ms=max(now, before.updated_at_ms + 1), **values)
+            )
+        audit.record(
+            conn,
+            at_ms=now,
+            actor=actor,
+            action="retrain.loop_enabled",
+            target_type=TARGET_TYPE,
+            target_id=checked.model,
+            before=None if before is None else before.document,
+            after=document,
+        )
+    return get_loop(store, checked.model)
+
+
+def disable_loop(store: Store, model: str, *, actor: str) -> Loop:
+    """Turn a loop off (audit `retrain.loop_disabled`); its config stays stored.
+
+    Raises:
+        NotFound: the model has no loop.
+    """
+    found = get_loop(store, model)
+    now = store.clock()
+    with store.db.write() as conn:
+        conn.execute(
+            sa.update(retrain_loops)
+            .where(retrain_loops.c.model_name == model)
+            .values(enabled=False, updated_at_ms=max(now, found.updated_at_ms + 1))
+        )
+        audit.record(
+            conn,
+            at_ms=now,
+            actor=actor,
+            action="retrain.loop_disabled",
+            target_type=TARGET_TYPE,
+            target_id=model,
+        )
+    return get_loop(store, model)
+
+
+def _starting_points(store: Store, config: TriggerConfig) -> dict[str, int]:
+    """Judge from each monitor's newest computed window on: the state the loop is enabled
+    in counts, older history does not."""
+    points = {}
+    for kind in ("drift", "performance"):
+        trigger = config.drift if kind == "drift" else config.performance
+        if trigger is None:
+            continue
+        windows = query_windows(store, trigger.monitor, limit=1)  # NotFound: no such monitor
+        if windows:
+            points[f"{kind}:{trigger.monitor}"] = windows[0].window_start_ms - 1
+    return points
+
+
+def get_loop(store: Store, model: str) -> Loop:
+    """Raises: NotFound."""
+    with store.db.read() as conn:
+        row = conn.execute(
+            sa.select(retrain_loops).where(retrain_loops.c.model_name == model)
+        ).first()
+    if row is None:
+        raise NotFound(
+            f"model {model!r} has no retraining loop (enable one: steward retrain enable "
+            "--config FILE)",
+            field="model",
+        )
+    return _loop(row._mapping)
+
+
+def list_loops(store: Store, *, enabled: bool | None = None) -> list[Loop]:
+    query = sa.select(retrain_loops).order_by(retrain_loops.c.model_name)
+    if enabled is not None:
+        query = query.where(retrain_loops.c.enabled == enabled)
+    with store.db.read() as conn:
+        return [_loop(row._mapping) for row in conn.execute(query)]
+
+
+def tick_loops(
+    store: Store,
+    settings: Settings,
+    *,
+    now_ms: int | None = None,
+    executor: Executor | None = None,
+) -> list[LoopOutcome]:
+    """Judge every enabled loop once; one loop's failure is logged and skipped."""
+    outcomes = []
+    for loop in list_loops(store, enabled=True):
+        try:
+            outcome = _turn(store, settings, loop, now_ms, executor)
+        except Exception:  # any failure of one loop: keep turning the others
+            log.exception("retraining loop failed model=%s", loop.model)
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def run_loop(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    *,
+    reason: str,
+    monitor: str | None = None,
+    window_start_ms: int | None = None,
+    now_ms: int | None = None,
+    executor: Executor | None = None,
+) -> LoopOutcome:
+    """Decide, retrain, compare, ask the policy, then roll out or promote: one whole turn.
+
+    Raises:
+        InvalidInput: no `evaluation` section, a bad holdout, or a bad reason.
+        NotFound: the pipeline, a monitor, window or endpoint does not exist.
+        StepFailed: a pipeline step failed.
+    """
+    if config.evaluation is None:
+        raise InvalidInput(
+            f"the config of {config.model!r} has no `evaluation` section", field="evaluation"
+        )
+    decision = should_retrain(
+        store,
+        settings,
+        config,
+        reason=reason,
+        monitor=monitor,
+        window_start_ms=window_start_ms,
+        now_ms=now_ms,
+    )
+    if not decision.retrain:
+        return LoopOutcome(decision)
+    now = store.clock() if now_ms is None else now_ms
+    evaluation = config.evaluation
+    since = decision.window_start_ms if evaluation.from_trigger_window else None
+    holdout = holdout_frame(
+        settings, evaluation, default_endpoint=_endpoint(config), now_ms=now, since_ms=since
+    )
+    label = evaluation.label if evaluation.path else HOLDOUT_LABEL
+    _, comparison = train_challenger(
+        store, settings, config, holdout, label, metrics=evaluation.metrics, executor=executor
+    )
+    return _hand_over(store, settings, config, decision, comparison)
+
+
+def holdout_frame(
+    settings: Settings,
+    evaluation: EvaluationConfig,
+    *,
+    now_ms: int,
+    default_endpoint: str | None = None,
+    since_ms: int | None = None,
+) -> pd.DataFrame:
+    """The fresh holdout: the file at `evaluation.path`, or the labelled predictions of the
+    endpoint over the last `lookback` (from `since_ms` on, if later), one column per logged
+    input plus `label`.
+
+    Raises:
+        InvalidInput: fewer than `min_rows` labelled rows, or an unreadable file.
+        NotFound: no file at `path`.
+    """
+    if evaluation.path is not None:
+        return read_holdout(Path(evaluation.path))
+    endpoint = evaluation.endpoint or default_endpoint
+    if endpoint is None:
+        raise InvalidInput(
+            "evaluation needs `path` or `endpoint` (or a rollout endpoint to default to)",
+            field="evaluation",
+        )
+    end = now_ms
+    start = end - parse_duration(evaluation.lookback, field="evaluation.lookback")
+    start = start if since_ms is None else max(start, since_ms)
+    directory = settings.resolved_predictions_dir
+    compact(directory)
+    table = LabelStore(directory).window(endpoint, start, end)
+    table = table.filter(pc.is_valid(table.column(HOLDOUT_LABEL)))
+    if table.num_rows < evaluation.min_rows:
+        raise InvalidInput(
+            f"endpoint {endpoint!r} has {table.num_rows} labelled predictions from "
+            f"{start} ms on; the holdout needs at least {evaluation.min_rows} "
+            "(post labels, or widen `evaluation.lookback`)",
+            field="evaluation.min_rows",
+        )
+    inputs = [name for name in table.column_names if name.startswith(INPUT_PREFIX)]
+    frame: pd.DataFrame = table.select([*inputs, HOLDOUT_LABEL]).to_pandas()
+    frame.columns = [c.removeprefix(INPUT_PREFIX) for c in inputs] + [HOLDOUT_LABEL]
+    labels = frame[HOLDOUT_LABEL]
+    if labels.dtype.kind == "f" and np.all(np.mod(labels.to_numpy(), 1) == 0):
+        frame[HOLDOUT_LABEL] = labels.astype("int64")
+    return frame
+
+
+def read_holdout(path: Path) -> pd.DataFrame:
+    """A holdout file: .csv or .parquet.
+
+    Raises:
+        NotFound: no file at `path`.
+        InvalidInput: another kind of file.
+    """
+    if not path.is_file():
+        raise NotFound(f"no holdout file at {str(path)!r}")
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    raise InvalidInput(f"holdout {str(path)!r} must be a .csv or .parquet file", field="holdout")
+
+
+# One turn ------------------------------------------------------------------------------
+
+
+def _turn(
+    store: Store,
+    settings: Settings,
+    loop: Loop,
+    now_ms: int | None,
+    executor: Executor | None,
+) -> LoopOutcome | None:
+    config = loop.config
+    rolling = config.rollout is not None and bool(
+        list_rollouts(store, endpoint=config.rollout.endpoint, status="running")
+    )
+    for kind in ("drift", "performance"):
+        trigger = config.drift if kind == "drift" else config.performance
+        if trigger is None:
+            continue
+        key = f"{kind}:{trigger.monitor}"
+        for start in _unjudged(store, trigger.monitor, loop.judged.get(key, -1)):
+            claimed = _claim(store, loop, key, start)
+            if claimed is None:
+                return None  # another control plane is judging this loop
+            loop = claimed
+            if rolling:
+                continue  # the running rollout's gates watch this challenger, not the loop
+            outcome = _judge(
+                store, settings, config, kind, trigger.monitor, start, now_ms, executor
+            )
+            if outcome is not None and outcome.decision.audit_seq is not None:
+                return outcome  # one recorded decision per loop and tick
+    if config.schedule is not None and not rolling:
+        now = store.clock() if now_ms is None else now_ms
+        every = parse_duration(config.schedule.every, field="schedule.every")
+        if now - loop.updated_at_ms < every and not _retrained_before(store, config.model):
+            return None  # counted from when the loop was enabled
+        return _judge(store, settings, config, "schedule", None, None, now_ms, executor)
+    return None
+
+
+def _unjudged(store: Store, monitor: str, after_ms: int) -> list[int]:
+    """Starts of the monitor's computed windows after `after_ms`, oldest first."""
+    try:
+        windows = query_windows(store, monitor, limit=200)
+    except NotFound:
+        return []
+    return sorted(w.window_start_ms for w in windows if w.window_start_ms > after_ms)
+
+
+def _judge(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    kind: str,
+    monitor: str | None,
+    window_start_ms: int | None,
+    now_ms: int | None,
+    executor: Executor | None,
+) -> LoopOutcome | None:
+    try:
+        return run_loop(
+            store,
+            settings,
+            config,
+            reason=kind,
+            monitor=monitor,
+            window_start_ms=window_start_ms,
+            now_ms=now_ms,
+            executor=executor,
+        )
+    except StewardError as exc:
+        _record(
+            store, settings, config.model, "retrain.failed", {"reason": kind, "error": str(exc)}
+        )
+        log.warning("retraining loop model=%s failed: %s", config.model, exc)
+        return None
+
+
+def _hand_over(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    decision: Decision,
+    comparison: Comparison,
+) -> LoopOutcome:
+    """Ask the policy about the challenger, then roll it out or promote it."""
+    version = comparison.challenger_version
+    evaluation = comparison.as_evaluation()
+    try:
+        verdict = registry.promote(
+            store,
+            config.model,
+            version,
+            to=config.environment,
+            actor=settings.actor,
+            evaluation=evaluation,
+            dry_run=True,
+            approvers=settings.approvers,
+            environments=settings.environments,
+        )
+    except Conflict as exc:  # the pipeline's cache gave back the version already promoted
+        outcome = LoopOutcome(decision, version, comparison, accepted=False, failures=[exc.message])
+        _record(store, settings, config.model, CHALLENGER, outcome.to_dict())
+        return outcome
+    failures = list(verdict.failures)
+    outcome = LoopOutcome(decision, version, comparison, accepted=verdict.passed, failures=failures)
+    details: dict[str, Any] = outcome.to_dict() | {
+        "checks": [check.to_dict() for check in verdict.checks]
+    }
+    if verdict.passed and config.rollout is not None:
+        rollout_config = config.rollout
+        try:
+            rollout = start_rollout(
+                store,
+                rollout_config.endpoint,
+                version,
+                stages=rollout_config.stages,
+                min_samples=rollout_config.min_samples,
+                min_duration_s=parse_duration(rollout_config.min_duration) / 1000,
+                gates=rollout_config.gates,
+                evaluation=evaluation,
+                actor=settings.actor,
+            )
+        except Conflict as exc:
+            details["rollout_error"] = exc.message
+        else:
+            outcome = _with(outcome, rollout=rollout)
+            details["rollout_id"] = rollout.id
+    elif verdict.passed:
+        registry.promote(
+            store,
+            config.model,
+            version,
+            to=config.environment,
+            actor=settings.actor,
+            evaluation=evaluation,
+            approvers=settings.approvers,
+            environments=settings.environments,
+        )
+        outcome = _with(outcome, promoted=True)
+        details["promoted"] = True
+    _record(store, settings, config.model, CHALLENGER, details)
+    log.info(
+        "challenger handled model=%s version=%d accepted=%s", config.model, version, verdict.passed
+    )
+    return outcome
+
+
+def _with(outcome: LoopOutcome, **changes: Any) -> LoopOutcome:
+    values = {name: getattr(outcome, name) for name in LoopOutcome.__slots__}
+    return LoopOutcome(**(values | changes))
+
+
+def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | None:
+    """Mark the window judged, unless another control plane changed the loop since it was
+    read; the loop as now stored, or None when the claim was lost."""
+    judged = loop.judged | {key: window_start_ms}
+    stamp = loop.updated_at_ms + 1
+    with store.db.write() as conn:
+        updated = conn.execute(
+            sa.update(retrain_loops)
+            .where(
+                retrain_loops.c.model_name == loop.model,
+                retrain_loops.c.updated_at_ms == loop.updated_at_ms,
+            )
+            .values(judged=judged, updated_at_ms=stamp)
+        ).rowcount
+    if not updated:
+        return None
+    return Loop(loop.model, loop.config, loop.enabled, judged, loop.created_by, stamp)
+
+
+def _retrained_before(store: Store, model: str) -> bool:
+    events = audit.list_events(
+        store, target_type=TARGET_TYPE, target_id=model, action="retrain.triggered", limit=1
+    )
+    return bool(events)
+
+
+def _record(
+    store: Store, settings: Settings, model: str, action: str, details: dict[str, Any]
+) -> None:
+    with store.db.write() as conn:
+        audit.record(
+            conn,
+            at_ms=store.clock(),
+            actor=settings.actor,
+            action=action,
+            target_type=TARGET_TYPE,
+            target_id=model,
+            after=details,
+        )
+
+
+def _endpoint(config: TriggerConfig) -> str | None:
+    if config.evaluation is not None and config.evaluation.endpoint:
+        return config.evaluation.endpoint
+    return None if config.rollout is None else config.rollout.endpoint
+
+
+def _loop(row: sa.RowMapping) -> Loop:
+    return Loop(
+        model=row["model_name"],
+        config=parse_trigger_config(row["document"]),
+        enabled=bool(row["enabled"]),
+        judged={str(k): int(v) for k, v in dict(row["judged"]).items()},
+        created_by=row["created_by"],
+        updated_at_ms=int(row["updated_at_ms"]),
+    )
