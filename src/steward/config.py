@@ -167,12 +167,14 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = Field(
         default=True,
-        description="Whether `steward server` runs due monitor windows in the background.",
+        description="Whether `steward server` runs due monitor windows, running rollouts and "
+        "retraining loops in the background.",
     )
     scheduler_interval_s: float = Field(
         default=30.0,
         gt=0,
-        description="Seconds between the scheduler's looks for due monitor windows.",
+        description="Seconds between the scheduler's ticks (monitor windows, rollouts, loops): "
+        "the longest a rollout breach waits before its rollback.",
     )
 
     @property

@@ -77,6 +77,7 @@ class LoopSummary:
     failed_requests: int = 0
     refused_requests: int = 0
     timeline: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # the timeline's audit actions
 
 
 def run_closed_loop(
@@ -156,6 +157,7 @@ class _Timeline:
                 f"{_describe(event)}"
             )
             self.summary.timeline.append(line)
+            self.summary.actions.append(event.action)
             self.echo(line)
 
 
@@ -174,7 +176,8 @@ def _describe(event: audit.AuditEvent) -> str:
     if event.action.startswith("retrain."):
         return str(after.get("reason") or after.get("error") or event.target_id)
     if event.action == "model.promote":
-        return f"{event.target_id.split('/')[0]} v{after.get('version', '?')} is the production champion"
+        model = event.target_id.split("/")[0]
+        return f"{model} v{after.get('version', '?')} is the production champion"
     if event.action.startswith("rollout."):
         evaluation = after.get("evaluation") or {}
         numbers = ""

@@ -104,7 +104,7 @@ def serve_and_send_traffic(
         sys.setswitchinterval(switch_interval)
         message = refused.json()["error"]["message"] if refused.status_code == 422 else refused.text
         prediction_log.flush(seal=True)
-        _narrate_serving(settings, timed, refused.status_code, message, echo)
+        logged = _narrate_serving(settings, timed, refused.status_code, message, echo)
         traffic = send_windowed_traffic(http, _champion_contract(settings, model))
         echo(
             f"9. Sent {len(traffic.prediction_ids)} more rows in {WINDOWS} windows of "
@@ -117,13 +117,13 @@ def serve_and_send_traffic(
     latencies = [ms for ms, _ in timed]
     answered = sum(ok for _, ok in timed)
     p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
-    logged = PredictionStore(settings.resolved_predictions_dir).count(ENDPOINT)
     return ServingSummary(len(timed), answered, p50, p99, message, logged, runs, received, loop)
 
 
 def _narrate_serving(
     settings: Settings, timed: list[tuple[float, bool]], status: int, message: str, echo: Echo
-) -> None:
+) -> int:
+    """Tell how the requests went; the number of predictions logged so far."""
     latencies = [ms for ms, _ in timed]
     answered = sum(ok for _, ok in timed)
     p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
@@ -141,6 +141,7 @@ def _narrate_serving(
     compact(directory)
     logged = PredictionStore(directory).count(ENDPOINT)
     echo(f"8. The prediction log holds {logged} predictions of {ENDPOINT} under {directory}/.")
+    return logged
 
 
 def _narrate_monitoring(runs: list[WindowRun], received: list[dict[str, Any]], echo: Echo) -> None:

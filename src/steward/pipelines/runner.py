@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from steward import registry, tracking
-from steward.contracts import infer_contract
-from steward.stats import profile
 from steward.config import Settings
+from steward.contracts import infer_contract
 from steward.errors import NotFound
 from steward.pipelines.cache import StepCache, cache_key, code_hash, load_output, store_output
 from steward.pipelines.entities import (
@@ -32,6 +31,7 @@ from steward.pipelines.entities import (
 from steward.pipelines.execution import StepTask, execute_step
 from steward.pipelines.executors import Executor, LocalExecutor
 from steward.pipelines.steps import CONTEXT_PARAMETER, Pipeline, Step
+from steward.stats import profile
 from steward.store import LocalArtifactStore, Store
 
 __all__ = ["TAG_PIPELINE", "TAG_STEP_PREFIX", "TAG_TENANT", "cache_dir", "run_pipeline"]

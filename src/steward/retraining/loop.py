@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from steward import audit, registry
 from steward.config import Settings
 from steward.errors import Conflict, InvalidInput, NotFound, StewardError
-from steward.monitoring.timeseries import query_windows
+from steward.monitoring.series import monitor_key
 from steward.monitoring.windows import parse_duration
 from steward.pipelines import Executor, load_pipeline
 from steward.predictions import LabelStore, compact
@@ -52,7 +52,7 @@ from steward.retraining.triggers import (
     should_retrain,
 )
 from steward.store import Store
-from steward.store.tables import retrain_loops
+from steward.store.tables import monitor_results, retrain_loops
 
 __all__ = [
     "Loop",
@@ -211,16 +211,22 @@ def disable_loop(store: Store, model: str, *, actor: str) -> Loop:
 
 
 def _starting_points(store: Store, config: TriggerConfig) -> dict[str, int]:
-    """Judge from each monitor's newest computed window on: the state the loop is enabled
-    in counts, older history does not."""
+    """Judge from each monitor's newest window with results on: the state the loop is
+    enabled in counts, older history does not."""
     points = {}
     for kind in ("drift", "performance"):
         trigger = config.drift if kind == "drift" else config.performance
         if trigger is None:
             continue
-        windows = query_windows(store, trigger.monitor, limit=1)  # NotFound: no such monitor
-        if windows:
-            points[f"{kind}:{trigger.monitor}"] = windows[0].window_start_ms - 1
+        with store.db.read() as conn:
+            key = monitor_key(conn, trigger.monitor)  # NotFound lists the monitors
+            newest = conn.execute(
+                sa.select(sa.func.max(monitor_results.c.window_start_ms)).where(
+                    monitor_results.c.monitor_id == key
+                )
+            ).scalar()
+        if newest is not None:
+            points[f"{kind}:{trigger.monitor}"] = int(newest) - 1
     return points
 
 
@@ -417,12 +423,21 @@ def _turn(
 
 
 def _unjudged(store: Store, monitor: str, after_ms: int) -> list[int]:
-    """Starts of the monitor's computed windows after `after_ms`, oldest first."""
-    try:
-        windows = query_windows(store, monitor, limit=200)
-    except NotFound:
-        return []
-    return sorted(w.window_start_ms for w in windows if w.window_start_ms > after_ms)
+    """Starts of the monitor's windows with stored results after `after_ms`, oldest first."""
+    table = monitor_results
+    with store.db.read() as conn:
+        try:
+            key = monitor_key(conn, monitor)
+        except NotFound:
+            return []
+        query = (
+            sa.select(table.c.window_start_ms)
+            .distinct()
+            .where(table.c.monitor_id == key, table.c.window_start_ms > after_ms)
+            .order_by(table.c.window_start_ms)
+            .limit(200)
+        )
+        return [int(start) for start in conn.execute(query).scalars()]
 
 
 def _judge(

@@ -261,6 +261,7 @@ def evaluate_rollout(
     rollout = get_rollout(store, rollout_id)
     if rollout.status != "running":
         return rollout
+    _reconcile(store, rollout, actor)
     now = store.clock() if now_ms is None else now_ms
     started = _ms(rollout.stage_started_at)
     evaluation = _measure(settings, rollout, started, now)
@@ -297,9 +298,8 @@ def abort_rollout(
             field="rollout_id",
         )
     now = store.clock() if now_ms is None else now_ms
-    _restore(store, rollout, actor)
     message = f"aborted at {rollout.stage_name} by {actor}" + (f": {reason}" if reason else "")
-    _update(
+    claimed = _update(
         store,
         rollout,
         now,
@@ -309,6 +309,13 @@ def abort_rollout(
         action="rollout.abort",
         actor=actor,
     )
+    if not claimed:
+        raise Conflict(
+            f"rollout {rollout_id} moved while it was being aborted; look again "
+            f"(steward rollouts show {rollout_id})",
+            field="rollout_id",
+        )
+    _restore(store, rollout, actor)
     log.warning("rollout aborted id=%d by %s", rollout.id, actor)
     return get_rollout(store, rollout.id)
 
@@ -465,10 +472,8 @@ def _advance(
 ) -> Rollout:
     index = rollout.stage_index + 1
     percent = rollout.stages[index]
-    endpoint = registry.get_endpoint(store, rollout.endpoint)
-    _route(store, endpoint, rollout.challenger_version, percent, actor)
     message = f"stage {rollout.stage_name} held; {percent}% to the challenger"
-    _update(
+    claimed = _update(
         store,
         rollout,
         now,
@@ -479,6 +484,9 @@ def _advance(
         action="rollout.advance",
         actor=actor,
     )
+    if claimed:
+        endpoint = registry.get_endpoint(store, rollout.endpoint)
+        _route(store, endpoint, rollout.challenger_version, percent, actor)
     log.info("rollout advanced id=%d stage=%d%%", rollout.id, percent)
     return get_rollout(store, rollout.id)
 
@@ -533,12 +541,11 @@ def _promote(
 def _roll_back(
     store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
 ) -> Rollout:
-    _restore(store, rollout, actor)
     message = (
         f"version {rollout.challenger_version} rolled back at {rollout.stage_name}: "
         + "; ".join(evaluation["breaches"])
     )
-    _update(
+    claimed = _update(
         store,
         rollout,
         now,
@@ -548,6 +555,8 @@ def _roll_back(
         action="rollout.rollback",
         actor=actor,
     )
+    if claimed:
+        _restore(store, rollout, actor)
     log.warning("rollout rolled back id=%d endpoint=%s: %s", rollout.id, rollout.endpoint, message)
     return get_rollout(store, rollout.id)
 
@@ -562,8 +571,11 @@ def _update(
     action: str | None = None,
     actor: str = "",
     **changes: Any,  # column values
-) -> None:
-    """Write the rollout's new state if nobody moved it since it was read."""
+) -> bool:
+    """Write the rollout's new state if nobody moved it since it was read; whether it did.
+
+    Callers claim a change here before they move traffic, so a rollout advanced by the
+    scheduler and aborted by hand at the same moment ends in one state, not a mix."""
     values = {"last_evaluation": last_evaluation, "updated_at_ms": now, **changes}
     with store.db.write() as conn:
         updated = conn.execute(
@@ -576,7 +588,7 @@ def _update(
             .values(values)
         ).rowcount
         if not updated or event is None or action is None:
-            return
+            return bool(updated)
         _event(conn, rollout.id, now, event[0], event[1], last_evaluation)
         before = {"status": rollout.status, "stage": rollout.stage_percent}
         after = {
@@ -585,6 +597,7 @@ def _update(
             "evaluation": last_evaluation,
         }
         _audit(conn, now, actor, action, rollout.id, before=before, after=after)
+    return True
 
 
 def _event(
@@ -643,6 +656,22 @@ def _route(
     registry.set_traffic(store, endpoint.name, _traffic(version, percent), actor=actor)
 
 
+def _reconcile(store: Store, rollout: Rollout, actor: str) -> None:
+    """Give the endpoint the traffic of the rollout's recorded stage, in case a control plane
+    died between recording a stage and routing it."""
+    endpoint = registry.get_endpoint(store, rollout.endpoint)
+    wanted = {
+        k: float(v) for k, v in _traffic(rollout.challenger_version, rollout.stage_percent).items()
+    }
+    current = {t.target: float(t.weight) for t in endpoint.traffic}
+    shadowed = str(rollout.challenger_version) in endpoint.shadow
+    if current != wanted or shadowed != (rollout.stage_percent == SHADOW):
+        log.warning(
+            "rollout %d: traffic did not match stage %s; fixed", rollout.id, rollout.stage_name
+        )
+        _route(store, endpoint, rollout.challenger_version, rollout.stage_percent, actor)
+
+
 def _restore(store: Store, rollout: Rollout, actor: str) -> None:
     """All traffic back to the champion, and no shadow copy of the challenger."""
     endpoint = registry.get_endpoint(store, rollout.endpoint)
@@ -678,7 +707,10 @@ def _check_gates(gates: Mapping[str, float]) -> dict[str, float]:
             )
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else -1
         if not number >= 0 or (key == "max_error_rate" and number > 1):
-            accepted = "a rate in 0-1" if key == "max_error_rate" else "milliseconds >= 0"
+            accepted = {
+                "max_error_rate": "a rate in 0-1",
+                "max_p99_ms": "milliseconds >= 0",
+            }.get(key, "a number >= 0")
             raise InvalidInput(f"gate {key} {value!r} is not {accepted}", field=f"gates.{key}")
         checked[key] = float(number)
     return checked
