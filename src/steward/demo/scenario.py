@@ -31,6 +31,8 @@ LOOK_AROUND = (
     f"steward serve --endpoint {ENDPOINT} --port 8080   # the data plane",
     f"steward monitors show {ENDPOINT} --metric drift.psi",
     "steward alerts list",
+    f"steward retrain history {MODEL}",
+    "steward rollouts list",
     "steward server   # then open http://127.0.0.1:8000/docs",
 )
 
