@@ -44,7 +44,7 @@ def _window(store: Store, start: int, drift: float) -> None:
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path) -> dict[str, object]:
+def loop_world(store: Store, tmp_path: Path) -> dict[str, object]:
     """A weak champion (one feature) behind churn-prod, its monitor, a holdout file and the
     loop's config."""
     train = _frame(400, seed=1)
@@ -74,10 +74,10 @@ def world(store: Store, tmp_path: Path) -> dict[str, object]:
 
 
 def test_drift_retrains_once_and_the_accepted_challenger_is_rolled_out(
-    store: Store, settings: Settings, world: dict[str, object]
+    store: Store, settings: Settings, loop_world: dict[str, object]
 ) -> None:
     _window(store, T0 - H, drift=0.9)  # history before the loop: not judged
-    loop = enable_loop(store, world["config"], actor="tester")  # type: ignore[arg-type]
+    loop = enable_loop(store, loop_world["config"], actor="tester")  # type: ignore[arg-type]
     assert loop.judged == {"drift:churn-mon": T0 - H - 1}
     with InlineExecutor() as executor:
         # The window present at enabling is judged once; then a calm window; nothing else.
@@ -123,13 +123,13 @@ def test_drift_retrains_once_and_the_accepted_challenger_is_rolled_out(
 
 
 def test_a_challenger_the_policy_refuses_is_registered_but_not_rolled_out(
-    store: Store, settings: Settings, world: dict[str, object]
+    store: Store, settings: Settings, loop_world: dict[str, object]
 ) -> None:
     registry.set_policy(
         store, "churn", "production", "checks:\n  - metric_floor: {metric: roc_auc, min: 0.999}\n",
         actor="lead",
     )  # fmt: skip
-    enable_loop(store, world["config"], actor="tester")  # type: ignore[arg-type]
+    enable_loop(store, loop_world["config"], actor="tester")  # type: ignore[arg-type]
     _window(store, T0, drift=0.9)
     with InlineExecutor() as executor:
         [outcome] = tick_loops(store, settings, now_ms=T0 + H, executor=executor)
@@ -144,9 +144,9 @@ def test_a_challenger_the_policy_refuses_is_registered_but_not_rolled_out(
 
 
 def test_enabling_checks_the_config(
-    store: Store, settings: Settings, world: dict[str, object]
+    store: Store, settings: Settings, loop_world: dict[str, object]
 ) -> None:
-    config = dict(world["config"])  # type: ignore[call-overload]
+    config = dict(loop_world["config"])  # type: ignore[call-overload]
     with pytest.raises(InvalidInput, match="evaluation"):
         enable_loop(store, {k: v for k, v in config.items() if k != "evaluation"}, actor="t")
     with pytest.raises(InvalidInput, match="no drift, performance or schedule"):
@@ -165,14 +165,14 @@ def test_enabling_checks_the_config(
 
 def test_cli_enables_lists_ticks_and_shows_history(
     store: Store,
-    world: dict[str, object],
+    loop_world: dict[str, object],
     tmp_path: Path,
     home: Path,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "loop.yaml"
-    path.write_text(yaml.safe_dump(world["config"]))
+    path.write_text(yaml.safe_dump(loop_world["config"]))
     monkeypatch.setenv("STEWARD_HOME", str(home))
     monkeypatch.setenv("STEWARD_DATABASE_URL", database_url)
     runner = CliRunner()

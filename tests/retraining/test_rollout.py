@@ -4,19 +4,14 @@ through the real prediction log, stages advanced, promoted or rolled back from w
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from steward import registry
 from steward.audit import list_events
 from steward.cli.main import app as cli_app
-from steward.config import Settings
 from steward.errors import Conflict, InvalidInput
 from steward.predictions import PredictionLog, PredictionRecord
 from steward.retraining.rollout import (
@@ -28,34 +23,10 @@ from steward.retraining.rollout import (
 )
 from steward.server.app import create_app
 from steward.store import Database, LocalArtifactStore, Store
+from tests.retraining.conftest import World
 
 T0 = 1_700_000_000_000
 MIN = 60_000
-
-
-@dataclass
-class World:
-    settings: Settings
-    store: Store
-    url: str
-    home: Path
-
-
-@pytest.fixture
-def world(store: Store, settings: Settings, database_url: str, home: Path) -> World:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 2))
-    y = (x[:, 0] > 0).astype(int)
-    for c in (1.0, 0.5):
-        registry.register_model(
-            store, "churn", LogisticRegression(C=c).fit(x, y), sample_input=x[:5], actor="tester"
-        )
-    registry.set_alias(store, "churn", "champion", 1, actor="tester")
-    registry.create_endpoint(
-        store, "churn-prod", environment="production", model_name="churn", alias="champion",
-        actor="tester",
-    )  # fmt: skip
-    return World(settings, store, database_url, home)
 
 
 def _serve(

@@ -4,19 +4,15 @@ rollout aborted by hand, and the promotion policy having the last word at the la
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from steward import registry
 from steward.audit import list_events
 from steward.cli.main import app as cli_app
-from steward.config import Settings
 from steward.errors import Conflict
 from steward.predictions import PredictionLog, PredictionRecord, Route
 from steward.retraining.rollout import (
@@ -27,37 +23,12 @@ from steward.retraining.rollout import (
     start_rollout,
 )
 from steward.server.app import create_app
-from steward.store import Store
+from tests.retraining.conftest import World
 
 T0 = 1_700_000_000_000
 MIN = 60_000
 LOW = [0.1 + 0.3 * i / 199 for i in range(200)]  # scores spread over 0.1-0.4
 HIGH = [0.6 + 0.3 * i / 199 for i in range(200)]  # scores spread over 0.6-0.9
-
-
-@dataclass
-class World:
-    settings: Settings
-    store: Store
-    url: str
-    home: Path
-
-
-@pytest.fixture
-def world(store: Store, settings: Settings, database_url: str, home: Path) -> World:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 2))
-    y = (x[:, 0] > 0).astype(int)
-    for c in (1.0, 0.5):
-        registry.register_model(
-            store, "churn", LogisticRegression(C=c).fit(x, y), sample_input=x[:5], actor="tester"
-        )
-    registry.set_alias(store, "churn", "champion", 1, actor="tester")
-    registry.create_endpoint(
-        store, "churn-prod", environment="production", model_name="churn", alias="champion",
-        actor="tester",
-    )  # fmt: skip
-    return World(settings, store, database_url, home)
 
 
 def _serve(
