@@ -32,13 +32,15 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_listing_commands_as_json(demo_home: Path) -> None:
     code, out = invoke("experiments", "list", "--json")
     assert code == 0
-    assert [e["name"] for e in json.loads(out)] == ["churn-demo"]
+    assert [e["name"] for e in json.loads(out)] == ["churn-demo", "churn"]  # + the retrains
     code, out = invoke("runs", "list", "-e", "churn-demo", "--json")
     assert code == 0
     assert json.loads(out)[0]["status"] == "FINISHED"
     code, out = invoke("models", "versions", "churn", "--json")
     assert code == 0
-    assert json.loads(out)[0]["aliases"] == ["champion"]
+    # v1 from the demo's run, v2 retrained and promoted by the loop, v3 rolled back
+    versions = {v["version"]: v["aliases"] for v in json.loads(out)}
+    assert versions == {1: [], 2: ["champion"], 3: []}
 
 
 def test_tables_for_people(demo_home: Path) -> None:
