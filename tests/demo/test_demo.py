@@ -48,6 +48,7 @@ def test_demo_trains_registers_and_serves_the_champion(settings: Settings) -> No
     assert loop.retrain_rollout == "promoted"
     assert loop.bad_version == result.model_version + 2
     assert (loop.bad_rollout, loop.bad_rollout_stage) == ("rolled_back", 10)
+    assert loop.rollback_alerts == 1
     assert loop.requests > 0
     assert loop.failed_requests == 0
     actions = loop.actions

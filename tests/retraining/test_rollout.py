@@ -12,7 +12,10 @@ from typer.testing import CliRunner
 from steward import registry
 from steward.audit import list_events
 from steward.cli.main import app as cli_app
+from steward.demo.monitoring import WebhookReceiver
 from steward.errors import Conflict, InvalidInput
+from steward.monitoring.alerts import list_alerts
+from steward.monitoring.monitors import create_monitor, parse_config
 from steward.predictions import PredictionLog, PredictionRecord
 from steward.retraining.rollout import (
     evaluate_rollout,
@@ -210,3 +213,32 @@ def test_the_control_plane_scheduler_evaluates_running_rollouts(world: World) ->
             time.sleep(0.05)
     assert get_rollout(world.store, rollout.id).status == "promoted"
     assert registry.get_alias(world.store, "churn", "champion").version == 2
+
+
+def test_a_rollback_raises_an_alert_through_the_alert_channels(world: World) -> None:
+    monitor = parse_config({"endpoint": "churn-prod", "task": "classification", "window": "1h"})
+    create_monitor(world.store, "churn-mon", monitor, actor="tester")
+    rollout = start_rollout(world.store, "churn-prod", 2, min_samples=50, actor="tester", now_ms=T0)
+    _serve(world, T0, 400, 2, fallback_every=20)
+    with WebhookReceiver() as receiver:
+        settings = world.settings.model_copy(
+            update={"alert_webhook_url": receiver.url, "alert_webhook_attempts": 1}
+        )
+        rolled = evaluate_rollout(world.store, settings, rollout.id, now_ms=T0 + 10 * MIN)
+        received = receiver.wait_for(1, timeout_s=5)
+    assert rolled.status == "rolled_back"
+    [alert] = list_alerts(world.store, monitor="churn-mon")
+    assert (alert.rule, alert.key, alert.state) == (
+        "churn-mon-rollout-rollback",
+        f"rollout={rollout.id}",
+        "firing",
+    )
+    assert alert.severity == "critical"
+    assert len(received) == 1
+    assert "rollout.rolled_back" in received[0]["text"]
+    # Another rollback fires its own alert; the rule is made once.
+    again = start_rollout(world.store, "churn-prod", 2, min_samples=50, actor="t", now_ms=T0)
+    _serve(world, T0 + 20 * MIN, 400, 2, fallback_every=20)
+    evaluate_rollout(world.store, world.settings, again.id, now_ms=T0 + 30 * MIN)
+    keys = sorted(a.key for a in list_alerts(world.store, monitor="churn-mon"))
+    assert keys == [f"rollout={rollout.id}", f"rollout={again.id}"]

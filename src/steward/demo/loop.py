@@ -17,8 +17,15 @@ from steward import audit, registry
 from steward.config import Settings
 from steward.demo.data import FEATURES, make_churn_frame
 from steward.demo.retrain import FlakyChurnModel, drifted
+from steward.monitoring.alerts import list_alerts
 from steward.retraining.loop import enable_loop
-from steward.retraining.rollout import Rollout, get_rollout, list_rollouts, start_rollout
+from steward.retraining.rollout import (
+    ROLLBACK_METRIC,
+    Rollout,
+    get_rollout,
+    list_rollouts,
+    start_rollout,
+)
 from steward.sdk import Client
 from steward.server.app import create_app
 from steward.serving import serve_in_background
@@ -76,6 +83,7 @@ class LoopSummary:
     requests: int = 0
     failed_requests: int = 0
     refused_requests: int = 0
+    rollback_alerts: int = 0
     timeline: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)  # the timeline's audit actions
 
@@ -113,6 +121,7 @@ def run_closed_loop(
             if bad is not None:
                 summary.bad_rollout = timeline.wait(lambda: _finished(store, bad.id), WAIT_S)
                 summary.bad_rollout_stage = get_rollout(store, bad.id).stage_percent
+                summary.rollback_alerts = _rollback_alerts(store, bad.id, echo)
             if serve:
                 _stay_up(control_url, serving_url, echo)
     finally:
@@ -217,6 +226,21 @@ def _loop_finished(store: Store, after_seq: int, summary: LoopSummary) -> str | 
 def _finished(store: Store, rollout_id: int) -> str | None:
     rollout = get_rollout(store, rollout_id)
     return None if rollout.status == "running" else rollout.status
+
+
+def _rollback_alerts(store: Store, rollout_id: int, echo: Echo) -> int:
+    """Tell the alert the rollback raised; how many there are."""
+    raised = [
+        alert
+        for alert in list_alerts(store, monitor="churn-prod")
+        if alert.metric == ROLLBACK_METRIC and alert.key == f"rollout={rollout_id}"
+    ]
+    for alert in raised:
+        echo(
+            f"16. A {alert.severity} alert fired (rule {alert.rule}, {alert.key}); "
+            "see steward alerts list."
+        )
+    return len(raised)
 
 
 def _start_bad_rollout(

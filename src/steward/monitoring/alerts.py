@@ -57,6 +57,7 @@ __all__ = [
     "default_rules",
     "delete_rule",
     "evaluate_rules",
+    "fire_alert",
     "get_alert",
     "get_rule",
     "list_alerts",
@@ -102,6 +103,44 @@ def evaluate_rules(
         )
     _notify(store, channels, transitions)
     return transitions
+
+
+def fire_alert(
+    store: Store,
+    rule_name: str,
+    *,
+    key: str,
+    value: float,
+    window_start_ms: int,
+    window_end_ms: int,
+    notifiers: Notifiers | Sequence[Notifier] = (),
+) -> AlertTransition | None:
+    """Fire an alert of `rule_name` for an event outside the monitor's windows (a rollout
+    rolled back, say), recorded and notified like any other; None when an alert of that
+    rule and key is already firing.
+
+    Raises:
+        NotFound: no rule of that name.
+    """
+    channels = notifiers if isinstance(notifiers, Notifiers) else Notifiers(tuple(notifiers))
+    with store.db.write() as conn:
+        rule = db.select_rule(conn, rule_name, lock=True)
+        if rule is None or rule.id is None:
+            raise NotFound(f"no alert rule {rule_name!r}", field="rule")
+        state = _RuleState(
+            conn,
+            rule,
+            rule.id,
+            store.clock(),
+            db.select_firing(conn, rule.id),
+            db.select_history(conn, rule.id),
+        )
+        if key in state.firing:
+            return None
+        _fire(state, key, Point("", "", window_start_ms, window_end_ms, value, 1))
+    log.warning("alert fired rule=%s key=%s value=%s", rule_name, key, value)
+    _notify(store, channels, state.transitions)
+    return state.transitions[0]
 
 
 def list_alerts(store: Store, state: str | None = None, monitor: str | None = None) -> list[Alert]:

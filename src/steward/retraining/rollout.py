@@ -20,6 +20,7 @@ champion/challenger comparison given at start: the environment's policy has the 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,10 @@ from sqlalchemy.engine import Connection
 from steward import audit, registry
 from steward.config import Settings
 from steward.errors import Conflict, InvalidInput, NotFound, PolicyViolation
+from steward.monitoring.alert_rules import create_rule, get_rule
+from steward.monitoring.alerts import fire_alert
+from steward.monitoring.monitors import list_monitors
+from steward.monitoring.notifiers import notifiers_from_settings
 from steward.predictions import PredictionStore, compact
 from steward.registry.endpoints import update_endpoint
 from steward.stats import Psi, drift_report, profile
@@ -61,6 +66,8 @@ log = logging.getLogger(__name__)
 RolloutStatus = Literal["running", "promoted", "rolled_back", "aborted"]
 GATES = ("max_error_rate", "max_p99_ms", "max_prediction_psi")
 SHADOW = 0
+ROLLBACK_METRIC = "rollout.rolled_back"
+ROLLBACK_RULE_SUFFIX = "-rollout-rollback"
 DEFAULT_GATES: dict[str, float] = {"max_error_rate": 0.02}
 CHAMPION = "@champion"
 
@@ -268,7 +275,7 @@ def evaluate_rollout(
     breaches = _breaches(rollout.gates, evaluation)
     evaluation |= {"at_ms": now, "stage": rollout.stage_percent, "breaches": breaches}
     if breaches:
-        return _roll_back(store, rollout, evaluation, now, actor)
+        return _roll_back(store, settings, rollout, evaluation, now, actor)
     ready = (
         evaluation["samples"] >= rollout.min_samples
         and now - started >= rollout.min_duration_s * 1000
@@ -514,7 +521,7 @@ def _promote(
         )
     except PolicyViolation as refused:
         evaluation["breaches"] = [f"the {environment} policy refused: {refused.message}"]
-        return _roll_back(store, rollout, evaluation, now, actor)
+        return _roll_back(store, settings, rollout, evaluation, now, actor)
     except Conflict:
         current = registry.get_alias(store, rollout.model_name, CHAMPION[1:]).version
         if current != rollout.challenger_version:
@@ -539,7 +546,12 @@ def _promote(
 
 
 def _roll_back(
-    store: Store, rollout: Rollout, evaluation: dict[str, Any], now: int, actor: str
+    store: Store,
+    settings: Settings,
+    rollout: Rollout,
+    evaluation: dict[str, Any],
+    now: int,
+    actor: str,
 ) -> Rollout:
     message = (
         f"version {rollout.challenger_version} rolled back at {rollout.stage_name}: "
@@ -557,8 +569,44 @@ def _roll_back(
     )
     if claimed:
         _restore(store, rollout, actor)
+        _alert(store, settings, rollout, now, actor)
     log.warning("rollout rolled back id=%d endpoint=%s: %s", rollout.id, rollout.endpoint, message)
     return get_rollout(store, rollout.id)
+
+
+def _alert(store: Store, settings: Settings, rollout: Rollout, now: int, actor: str) -> None:
+    """Fire a critical alert on the endpoint's monitor (rule `<monitor>-rollout-rollback`,
+    made on first need), sent through the configured alert channels."""
+    watching = list_monitors(store, endpoint=rollout.endpoint)
+    if not watching:
+        log.warning(
+            "rollout %d: endpoint %s has no monitor to alert on", rollout.id, rollout.endpoint
+        )
+        return
+    name = f"{watching[0].name}{ROLLBACK_RULE_SUFFIX}"
+    try:
+        get_rule(store, name)
+    except NotFound:
+        rule = {
+            "name": name,
+            "monitor": watching[0].name,
+            "metric": ROLLBACK_METRIC,
+            "comparator": "gt",
+            "threshold": 0.5,
+            "min_samples": 0,
+            "severity": "critical",
+        }
+        with contextlib.suppress(Conflict):  # made meanwhile by another control plane
+            create_rule(store, rule, actor=actor)
+    fire_alert(
+        store,
+        name,
+        key=f"rollout={rollout.id}",
+        value=1.0,
+        window_start_ms=_ms(rollout.stage_started_at),
+        window_end_ms=now,
+        notifiers=notifiers_from_settings(settings),
+    )
 
 
 def _update(
