@@ -195,3 +195,19 @@ def test_cli_enables_lists_ticks_and_shows_history(
     missing = runner.invoke(cli_app, ["retrain", "disable", "nope"])
     assert missing.exit_code == 2
     assert "no retraining loop" in missing.output
+
+
+def test_a_scheduled_loop_counts_from_its_enabling(
+    store: Store, settings: Settings, loop_world: dict[str, object]
+) -> None:
+    config = dict(loop_world["config"])  # type: ignore[call-overload]
+    del config["drift"]
+    config["schedule"] = {"every": "1h"}
+    enable_loop(store, config, actor="tester")
+    enabled = audit.list_events(store, action="retrain.loop_enabled")[-1].at_ms
+    with InlineExecutor() as executor:
+        assert tick_loops(store, settings, now_ms=enabled + 30 * 60_000, executor=executor) == []
+        [outcome] = tick_loops(store, settings, now_ms=enabled + H + 1, executor=executor)
+    assert outcome.decision.retrain
+    assert outcome.decision.reason == "scheduled (every 1h)"
+    assert outcome.rollout is not None

@@ -326,3 +326,40 @@ def test_cli_checks_and_runs_a_retrain(tmp_path: Path, monkeypatch: pytest.Monke
     decision = json.loads(checked.output)
     assert decision["retrain"] is False
     assert decision["evidence"]["guard_rail"] == "max_retrains"
+
+
+def test_a_cron_schedule_is_due_at_its_next_time_after_the_last_retrain(
+    store: Store, settings: Settings
+) -> None:
+    config = parse_trigger_config(
+        {
+            "model": "churn",
+            "pipeline": "tests.pipelines.example:churn",
+            "schedule": {"cron": "0 3 * * *"},  # 03:00 UTC every day
+            "guard_rails": {"max_retrains": 10, "cooldown": "1h"},
+        }
+    )
+
+    def ask(at: int, since: int | None = None) -> tuple[bool, str, dict[str, object]]:
+        decision = should_retrain(
+            store, settings, config, reason="schedule", now_ms=at, since_ms=since
+        )
+        return decision.retrain, decision.reason, decision.evidence
+
+    # T0 is 22:00 UTC: counted from it, the next 03:00 is five hours on.
+    waiting = ask(T0 + 4 * H, since=T0)
+    assert waiting[0] is False
+    assert waiting[2] == {"next_due_ms": T0 + 5 * H}
+    assert "cron 0 3 * * *" in waiting[1]
+    assert ask(T0 + 5 * H, since=T0)[:2] == (True, "scheduled (cron 0 3 * * *)")
+    # Counted from that retrain now: not again until the next day's 03:00.
+    assert ask(T0 + 6 * H)[0] is False
+    assert ask(T0 + 29 * H)[0] is True
+    with pytest.raises(InvalidInput, match="cron expression"):
+        parse_trigger_config(config.model_dump() | {"schedule": {"cron": "at three"}})
+    with pytest.raises(InvalidInput, match="exactly one"):
+        parse_trigger_config(
+            config.model_dump() | {"schedule": {"cron": "0 3 * * *", "every": "1d"}}
+        )
+    with pytest.raises(InvalidInput, match="exactly one"):
+        parse_trigger_config(config.model_dump() | {"schedule": {}})

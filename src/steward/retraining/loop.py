@@ -45,11 +45,13 @@ from steward.retraining.challenger import Comparison, train_challenger
 from steward.retraining.rollout import Rollout, list_rollouts, start_rollout
 from steward.retraining.triggers import (
     TARGET_TYPE,
+    TRIGGERED,
     Decision,
     EvaluationConfig,
     TriggerConfig,
     parse_trigger_config,
     should_retrain,
+    trigger_history,
 )
 from steward.store import Store
 from steward.store.tables import monitor_results, retrain_loops
@@ -283,8 +285,11 @@ def run_loop(
     window_start_ms: int | None = None,
     now_ms: int | None = None,
     executor: Executor | None = None,
+    since_ms: int | None = None,
 ) -> LoopOutcome:
     """Decide, retrain, compare, ask the policy, then roll out or promote: one whole turn.
+
+    `since_ms`: what a schedule counts from before the first retrain (see `should_retrain`).
 
     Raises:
         InvalidInput: no `evaluation` section, a bad holdout, or a bad reason.
@@ -303,6 +308,7 @@ def run_loop(
         monitor=monitor,
         window_start_ms=window_start_ms,
         now_ms=now_ms,
+        since_ms=since_ms,
     )
     if not decision.retrain:
         return LoopOutcome(decision)
@@ -415,10 +421,13 @@ def _turn(
                 return outcome  # one recorded decision per loop and tick
     if config.schedule is not None and not rolling:
         now = store.clock() if now_ms is None else now_ms
-        every = parse_duration(config.schedule.every, field="schedule.every")
-        if now - loop.updated_at_ms < every and not _retrained_before(store, config.model):
-            return None  # counted from when the loop was enabled
-        return _judge(store, settings, config, "schedule", None, None, now_ms, executor)
+        enabled_at = _enabled_at(store, config.model)
+        last = _last_retrain(store, config.model) or enabled_at
+        if config.schedule.due_after(last) > now:
+            return None  # not due: nothing to record
+        return _judge(
+            store, settings, config, "schedule", None, None, now_ms, executor, since_ms=enabled_at
+        )
     return None
 
 
@@ -449,6 +458,8 @@ def _judge(
     window_start_ms: int | None,
     now_ms: int | None,
     executor: Executor | None,
+    *,
+    since_ms: int | None = None,
 ) -> LoopOutcome | None:
     try:
         return run_loop(
@@ -460,6 +471,7 @@ def _judge(
             window_start_ms=window_start_ms,
             now_ms=now_ms,
             executor=executor,
+            since_ms=since_ms,
         )
     except StewardError as exc:
         _record(
@@ -563,11 +575,15 @@ def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | N
     return Loop(loop.model, loop.config, loop.enabled, judged, loop.created_by, stamp)
 
 
-def _retrained_before(store: Store, model: str) -> bool:
-    events = audit.list_events(
-        store, target_type=TARGET_TYPE, target_id=model, action="retrain.triggered", limit=1
-    )
-    return bool(events)
+def _enabled_at(store: Store, model: str) -> int:
+    """When the loop was last enabled (its `retrain.loop_enabled` event)."""
+    events = [e for e in trigger_history(store, model) if e.action == "retrain.loop_enabled"]
+    return events[-1].at_ms if events else 0
+
+
+def _last_retrain(store: Store, model: str) -> int | None:
+    events = [e for e in trigger_history(store, model) if e.action == TRIGGERED]
+    return events[-1].at_ms if events else None
 
 
 def _record(

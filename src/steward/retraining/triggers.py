@@ -11,19 +11,21 @@ the audit log, target type `retraining`, target id the model name:
 - `retrain.skipped_seasonal`: drift that the season explains, so no retrain;
 - `retrain.suppressed`: a retrain was wanted but a guard rail held it back.
 
-Schedules are fixed intervals (`every: 1d`); cron syntax is not supported.
+Schedules are cron expressions (`cron: "0 3 * * 1"`, UTC) or fixed intervals (`every: 1d`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from steward import audit
 from steward.config import Settings
@@ -76,15 +78,45 @@ def _duration(value: Any, field_name: str) -> Any:  # Any: user input
 
 
 class ScheduleTrigger(BaseModel):
-    """Retrain every `every` (a duration like `1d` or `7d`), counted from the last retrain."""
+    """Retrain at the times of `cron` (five fields, UTC, e.g. `0 3 * * 1`: Mondays 03:00),
+    or every `every` (a duration like `1d` or `7d`) counted from the last retrain. One of
+    the two."""
 
     model_config = ConfigDict(extra="forbid")
-    every: str
+    cron: str | None = None
+    every: str | None = None
 
     @field_validator("every", mode="before")
     @classmethod
     def _is_duration(cls, value: Any) -> Any:  # Any: user input
-        return _duration(value, "schedule.every")
+        return None if value is None else _duration(value, "schedule.every")
+
+    @field_validator("cron")
+    @classmethod
+    def _is_cron(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
+            raise ValueError(
+                "not a cron expression of five fields (minute hour day month weekday), "
+                "e.g. '0 3 * * 1'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleTrigger:
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give exactly one of `cron` or `every`")
+        return self
+
+    def due_after(self, last_ms: int) -> int:
+        """When the schedule is next due after a retrain (or enabling) at `last_ms`."""
+        if self.every is not None:
+            return last_ms + parse_duration(self.every, field="schedule.every")
+        start = datetime.fromtimestamp(last_ms / 1000, tz=UTC)
+        upcoming: datetime = croniter(str(self.cron), start).get_next(datetime)
+        return round(upcoming.timestamp() * 1000)
+
+    def describe(self) -> str:
+        return f"cron {self.cron}" if self.cron is not None else f"every {self.every}"
 
 
 class DriftTrigger(BaseModel):
@@ -286,6 +318,7 @@ def should_retrain(
     monitor: str | None = None,
     window_start_ms: int | None = None,
     now_ms: int | None = None,
+    since_ms: int | None = None,
 ) -> Decision:
     """Decide whether trigger `reason` retrains `config.model` now, and record the decision.
 
@@ -295,6 +328,8 @@ def should_retrain(
         window_start_ms: for drift/performance, the window to judge; default the monitor's
             newest computed window.
         now_ms: the current time (default the store's clock); guard rails count from it.
+        since_ms: for a schedule, the time it counts from before the first retrain (a loop's
+            enabling); None: due at once.
 
     Raises:
         InvalidInput: an unknown reason, or one the config does not enable.
@@ -317,7 +352,7 @@ def should_retrain(
     if reason == "manual":
         wanted = _replace(base, reason="manual request")
     elif reason == "schedule":
-        wanted = _scheduled(base, config, history, now)
+        wanted = _scheduled(base, config, history, now, since_ms)
     else:
         wanted = _alerted(store, base, config, reason, monitor, window_start_ms)
     if wanted.retrain:
@@ -337,20 +372,24 @@ def _replace(decision: Decision, **changes: Any) -> Decision:
 
 
 def _scheduled(
-    base: Decision, config: TriggerConfig, history: list[audit.AuditEvent], now: int
+    base: Decision,
+    config: TriggerConfig,
+    history: list[audit.AuditEvent],
+    now: int,
+    since_ms: int | None,
 ) -> Decision:
-    if config.schedule is None:  # pragma: no cover - checked by enabled()
+    schedule = config.schedule
+    if schedule is None:  # pragma: no cover - checked by enabled()
         raise InvalidInput(f"trigger 'schedule' is not enabled for model {config.model!r}")
-    every = parse_duration(config.schedule.every, field="schedule.every")
-    if history and now - history[-1].at_ms < every:
-        due = history[-1].at_ms + every
+    last = history[-1].at_ms if history else since_ms
+    if last is not None and (due := schedule.due_after(last)) > now:
         return _replace(
             base,
             retrain=False,
-            reason=f"schedule not due: every {config.schedule.every}, next at {due} ms",
+            reason=f"schedule not due: {schedule.describe()}, next at {due} ms",
             evidence={"next_due_ms": due},
         )
-    return _replace(base, reason=f"scheduled (every {config.schedule.every})")
+    return _replace(base, reason=f"scheduled ({schedule.describe()})")
 
 
 def _alerted(
