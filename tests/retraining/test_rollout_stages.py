@@ -14,7 +14,7 @@ from steward import registry
 from steward.audit import list_events
 from steward.cli.main import app as cli_app
 from steward.errors import Conflict
-from steward.predictions import PredictionLog, PredictionRecord, Route
+from steward.predictions import Label, LabelStore, PredictionLog, PredictionRecord, Route
 from steward.retraining.rollout import (
     abort_rollout,
     evaluate_rollout,
@@ -282,3 +282,35 @@ def test_a_passing_policy_promotes_with_the_given_evaluation(world: World) -> No
     assert [e.target_id for e in audited] == ["churn/2"]
     assert audited[0].after["environment"] == "production"
     assert list_events(world.store, action="model.promote_refused") == []
+
+
+def test_realised_accuracy_on_late_labels_gates_the_challenger(world: World) -> None:
+    rollout = start_rollout(
+        world.store, "churn-prod", 2, stages=(10, 100), min_samples=50, min_duration_s=60,
+        gates={"max_accuracy_drop": 0.05}, actor="tester", now_ms=T0,
+    )  # fmt: skip
+    scores = [0.9 if i % 2 else 0.1 for i in range(60)]  # predictions 1, 0, 1, 0, ...
+    _serve(world, T0, scores, 1)
+    _serve(world, T0, scores, 2)
+    labels = LabelStore(world.settings.resolved_predictions_dir)
+    # Too few labels yet: no verdict, the stage holds on time.
+    truth = [i % 2 for i in range(60)]
+    few = [Label(f"{T0}-2-primary-{i}", label=1 - truth[i]) for i in range(10)]
+    labels.ingest("churn-prod", few)
+    held = evaluate_rollout(world.store, world.settings, rollout.id, now_ms=T0 + 30_000)
+    assert held.status == "running"
+    assert held.last_evaluation is not None
+    assert held.last_evaluation["accuracy_drop"] is None
+    # The champion is right on every labelled answer, the challenger on half of them.
+    champion = [Label(f"{T0}-1-primary-{i}", label=truth[i]) for i in range(60)]
+    challenger = [
+        Label(f"{T0}-2-primary-{i}", label=truth[i] if i < 30 else 1 - truth[i])
+        for i in range(10, 60)
+    ]
+    labels.ingest("churn-prod", champion + challenger)
+    rolled = evaluate_rollout(world.store, world.settings, rollout.id, now_ms=T0 + 2 * MIN)
+    assert rolled.status == "rolled_back"
+    assert rolled.last_evaluation is not None
+    assert rolled.last_evaluation["champion_accuracy"] == 1.0
+    assert rolled.last_evaluation["accuracy"] == pytest.approx(20 / 60)
+    assert "accuracy on labelled answers" in rolled.last_evaluation["breaches"][0]

@@ -40,6 +40,9 @@ def start(
     max_prediction_psi: Annotated[
         float | None, typer.Option(help="Gate on the PSI of its predictions vs the champion's.")
     ] = None,
+    max_accuracy_drop: Annotated[
+        float | None, typer.Option(help="Gate on its labelled accuracy below the champion's.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start rolling VERSION out on ENDPOINT, the rest of the traffic to @champion."""
@@ -54,6 +57,8 @@ def start(
         gates["max_p99_ms"] = max_p99_ms
     if max_prediction_psi is not None:
         gates["max_prediction_psi"] = max_prediction_psi
+    if max_accuracy_drop is not None:
+        gates["max_accuracy_drop"] = max_accuracy_drop
     settings = Settings()
     with open_cli_store() as store:
         rollout = start_rollout(

@@ -41,7 +41,7 @@ from steward.monitoring.alert_rules import create_rule, get_rule
 from steward.monitoring.alerts import fire_alert
 from steward.monitoring.monitors import list_monitors
 from steward.monitoring.notifiers import notifiers_from_settings
-from steward.predictions import PredictionStore, compact
+from steward.predictions import LabelStore, PredictionStore, compact
 from steward.registry.endpoints import update_endpoint
 from steward.stats import Psi, drift_report, profile
 from steward.store import Store
@@ -64,7 +64,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RolloutStatus = Literal["running", "promoted", "rolled_back", "aborted"]
-GATES = ("max_error_rate", "max_p99_ms", "max_prediction_psi")
+GATES = ("max_error_rate", "max_p99_ms", "max_prediction_psi", "max_accuracy_drop")
+MIN_LABELLED = 30  # labelled answers a side needs before the accuracy gate judges
 SHADOW = 0
 ROLLBACK_METRIC = "rollout.rolled_back"
 ROLLBACK_RULE_SUFFIX = "-rollout-rollback"
@@ -417,7 +418,46 @@ def _measure(settings: Settings, rollout: Rollout, start_ms: int, end_ms: int) -
     if with_psi:
         outputs = np.asarray(table.column("outputs").to_pylist(), dtype=object)
         measured["prediction_psi"] = _prediction_psi(outputs[others], outputs[challenger])
+    if "max_accuracy_drop" in rollout.gates and own_route == "primary":
+        measured |= _realised(settings, rollout, start_ms, end_ms)
     return measured
+
+
+def _realised(settings: Settings, rollout: Rollout, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """Accuracy of the challenger's and the champion's labelled answers in the stage (labels
+    that arrived so far); None for a side with fewer than `MIN_LABELLED`."""
+    table = LabelStore(settings.resolved_predictions_dir).window(
+        rollout.endpoint, start_ms, end_ms, features=[], routes=("primary",)
+    )
+    versions = np.asarray(table.column("model_version").to_pylist(), dtype=np.int64)
+    predictions = table.column("prediction").to_pylist()
+    labels = table.column("label").to_pylist()
+    ours: list[bool] = []
+    theirs: list[bool] = []
+    for version, predicted, label in zip(versions, predictions, labels, strict=True):
+        if label is not None and predicted is not None:
+            side = ours if version == rollout.challenger_version else theirs
+            side.append(_same(predicted, label))
+    accuracy = float(np.mean(ours)) if len(ours) >= MIN_LABELLED else None
+    champion = float(np.mean(theirs)) if len(theirs) >= MIN_LABELLED else None
+    drop = None
+    if accuracy is not None and champion is not None:
+        drop = round(champion - accuracy, 6)
+    return {
+        "labelled": len(ours),
+        "champion_labelled": len(theirs),
+        "accuracy": accuracy,
+        "champion_accuracy": champion,
+        "accuracy_drop": drop,
+    }
+
+
+def _same(predicted: Any, label: Any) -> bool:  # Any: logged values
+    """Whether a prediction matches its label, 1 and 1.0 alike."""
+    try:
+        return float(predicted) == float(label)
+    except (TypeError, ValueError):
+        return str(predicted) == str(label)
 
 
 def _prediction_psi(
@@ -464,6 +504,13 @@ def _breaches(gates: Mapping[str, float], evaluation: Mapping[str, Any]) -> list
     p99 = evaluation["p99_ms"]
     if limit is not None and p99 is not None and p99 > limit:
         breaches.append(f"p99 latency {p99:.1f} ms > {limit} ms")
+    limit = gates.get("max_accuracy_drop")
+    drop = evaluation.get("accuracy_drop")
+    if limit is not None and drop is not None and drop > limit:
+        breaches.append(
+            f"accuracy on labelled answers {evaluation['accuracy']:.3f} is {drop:.3f} below "
+            f"the champion's {evaluation['champion_accuracy']:.3f} (max drop {limit})"
+        )
     limit = gates.get("max_prediction_psi")
     psi = evaluation.get("prediction_psi")
     if limit is not None and psi is not None and psi > limit:
