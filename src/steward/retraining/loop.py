@@ -17,8 +17,8 @@ judges every enabled loop once:
 Every step is an audit event with target type `retraining` and the model as target id:
 `retrain.triggered` (or `retrain.skipped_seasonal`, `retrain.suppressed`), then
 `retrain.challenger` with the comparison, the policy's verdict and the rollout started.
-A retrain runs inside the tick, so a long pipeline delays the next monitor windows and
-rollout evaluations of that control plane until it ends.
+The control plane turns loops in a thread of their own, so a long pipeline delays only the
+next loop turns, never the monitors or a rollout's rollback.
 """
 
 from __future__ import annotations

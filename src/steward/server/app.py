@@ -44,14 +44,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     owned = store is None
     store = store or open_store(settings)
 
-    scheduler = _scheduler(store, settings)
+    schedulers = _schedulers(store, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if scheduler is not None:
+        for scheduler in schedulers:
             scheduler.start()
         yield
-        if scheduler is not None:
+        for scheduler in schedulers:
             scheduler.stop()
         if owned:
             store.close()
@@ -112,20 +112,28 @@ def validation_error_body(exc: RequestValidationError) -> dict[str, object]:
     return InvalidInput(message, field=field, details=details).to_dict()
 
 
-def _scheduler(store: Store, settings: Settings) -> Scheduler | None:
-    """The background runner of due monitor windows (off with STEWARD_SCHEDULER_ENABLED)."""
+def _schedulers(store: Store, settings: Settings) -> list[Scheduler]:
+    """The background work (off with STEWARD_SCHEDULER_ENABLED): due monitor windows and
+    running rollouts in one thread; retraining loops in another, so a long pipeline never
+    delays a rollout's rollback."""
     if not settings.scheduler_enabled:
-        return None
-    return Scheduler(
-        lambda is_stopping: _tick(store, settings, is_stopping),
-        interval_s=settings.scheduler_interval_s,
-        name="steward-monitor-scheduler",
-    )
+        return []
+    return [
+        Scheduler(
+            lambda is_stopping: _tick(store, settings, is_stopping),
+            interval_s=settings.scheduler_interval_s,
+            name="steward-monitor-scheduler",
+        ),
+        Scheduler(
+            lambda _is_stopping: tick_loops(store, settings),
+            interval_s=settings.scheduler_interval_s,
+            name="steward-retraining-scheduler",
+        ),
+    ]
 
 
 def _tick(store: Store, settings: Settings, is_stopping: Callable[[], bool]) -> None:
-    """One scheduler tick: due monitor windows, every running rollout, then every enabled
-    retraining loop (which may retrain, and start a rollout evaluated from the next tick)."""
+    """One scheduler tick: due monitor windows, then every running rollout."""
     run_due(store, settings, should_stop=is_stopping)
     if is_stopping():
         return
@@ -133,12 +141,6 @@ def _tick(store: Store, settings: Settings, is_stopping: Callable[[], bool]) -> 
         tick_rollouts(store, settings)
     except Exception:  # rollouts must not stop the monitors' next tick
         log.exception("rollout tick failed; retrying at the next tick")
-    if is_stopping():
-        return
-    try:
-        tick_loops(store, settings)
-    except Exception:  # nor retraining loops
-        log.exception("retraining tick failed; retrying at the next tick")
 
 
 def _add_operational_routes(app: FastAPI, monitor_metrics: CollectorRegistry) -> None:
