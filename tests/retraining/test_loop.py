@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
@@ -22,6 +23,7 @@ from steward.monitoring.monitors import create_monitor, parse_config
 from steward.pipelines import InlineExecutor
 from steward.retraining.loop import disable_loop, enable_loop, get_loop, tick_loops
 from steward.retraining.rollout import abort_rollout, get_rollout, list_rollouts
+from steward.server.app import create_app
 from steward.store import Store
 
 H = 3_600_000
@@ -211,3 +213,29 @@ def test_a_scheduled_loop_counts_from_its_enabling(
     assert outcome.decision.retrain
     assert outcome.decision.reason == "scheduled (every 1h)"
     assert outcome.rollout is not None
+
+
+def test_rest_enables_lists_disables_and_shows_history(
+    store: Store, settings: Settings, loop_world: dict[str, object]
+) -> None:
+    config = dict(loop_world["config"])  # type: ignore[call-overload]
+    headers = {"X-Steward-Actor": "lead"}
+    with TestClient(create_app(settings, store=store)) as client:
+        enabled = client.put("/api/v1/retraining/loops/churn", json=config, headers=headers)
+        assert enabled.status_code == 200, enabled.text
+        assert enabled.json()["enabled"] is True
+        listed = client.get("/api/v1/retraining/loops").json()["loops"]
+        assert [(loop["model"], loop["enabled"]) for loop in listed] == [("churn", True)]
+        other = client.put("/api/v1/retraining/loops/other", json=config, headers=headers)
+        assert other.status_code == 422
+        assert "the model in the path" in other.json()["error"]["message"]
+        bad = client.put(
+            "/api/v1/retraining/loops/churn", json=config | {"drift": {"monitor": "absent"}}
+        )
+        assert bad.status_code == 404
+        disabled = client.post("/api/v1/retraining/loops/churn/disable", headers=headers)
+        assert disabled.json()["enabled"] is False
+        assert client.post("/api/v1/retraining/loops/nope/disable").status_code == 404
+        history = client.get("/api/v1/retraining/churn/history").json()["events"]
+    assert [e["action"] for e in history] == ["retrain.loop_enabled", "retrain.loop_disabled"]
+    assert history[0]["actor"] == "lead"

@@ -1,4 +1,5 @@
-"""HTTP edge of progressive rollouts: start one, list them, show one, evaluate or abort it."""
+"""HTTP edge of progressive rollouts (start, list, show, evaluate, abort) and of retraining
+loops (enable, disable, list, history)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from steward.config import Settings
+from steward.errors import InvalidInput
+from steward.retraining.loop import disable_loop, enable_loop, list_loops
 from steward.retraining.rollout import (
     abort_rollout,
     evaluate_rollout,
@@ -17,6 +20,7 @@ from steward.retraining.rollout import (
     list_rollouts,
     start_rollout,
 )
+from steward.retraining.triggers import trigger_history
 from steward.store import Store
 from steward.web import ActorDep, StoreDep
 
@@ -91,3 +95,45 @@ def _with_events(store: Store, rollout_id: int) -> dict[str, Any]:  # Any: JSON 
     document = get_rollout(store, rollout_id).to_dict()
     document["events"] = [e.to_dict() for e in list_rollout_events(store, rollout_id)]
     return document
+
+
+@router.get("/retraining/loops", tags=["retraining"])
+def loops(store: StoreDep) -> JSONResponse:
+    """The stored retraining loops, by model."""
+    return JSONResponse({"loops": [loop.to_dict() for loop in list_loops(store)]})
+
+
+@router.put("/retraining/loops/{model}", tags=["retraining"])
+def enable(
+    model: str, body: dict[str, Any], store: StoreDep, actor: ActorDep
+) -> JSONResponse:  # Any: a trigger config document, checked by enable_loop
+    """Store the trigger config in the body as `model`'s loop and turn it on."""
+    if body.get("model", model) != model:
+        raise InvalidInput(
+            f"the config's model {body.get('model')!r} is not {model!r}, the model in the path",
+            field="model",
+        )
+    loop = enable_loop(store, body | {"model": model}, actor=actor)
+    return JSONResponse(loop.to_dict())
+
+
+@router.post("/retraining/loops/{model}/disable", tags=["retraining"])
+def disable(model: str, store: StoreDep, actor: ActorDep) -> JSONResponse:
+    """Turn `model`'s loop off; its config stays stored."""
+    return JSONResponse(disable_loop(store, model, actor=actor).to_dict())
+
+
+@router.get("/retraining/{model}/history", tags=["retraining"])
+def history(model: str, store: StoreDep) -> JSONResponse:
+    """`model`'s retraining decisions and challengers, oldest first (from the audit log)."""
+    events = [
+        {
+            "seq": e.seq,
+            "at_ms": e.at_ms,
+            "actor": e.actor,
+            "action": e.action,
+            "details": e.after,
+        }
+        for e in trigger_history(store, model)
+    ]
+    return JSONResponse({"model": model, "events": events})
