@@ -89,10 +89,16 @@ class LoopSummary:
 
 
 def run_closed_loop(
-    settings: Settings, serving_url: str, echo: Echo, *, serve: bool = False
+    settings: Settings,
+    serving_url: str,
+    echo: Echo,
+    *,
+    serve: bool = False,
+    epilogue: Callable[[], None] = lambda: None,
 ) -> LoopSummary:
     """Set the policy and the loop, start the control plane, send traffic, and narrate the
-    audit log as the control plane retrains, rolls out, promotes and rolls back."""
+    audit log as the control plane retrains, rolls out, promotes and rolls back. With
+    `serve`, print `epilogue()` and keep both servers up until interrupted."""
     summary = LoopSummary()
     store = open_store(settings)
     try:
@@ -108,29 +114,38 @@ def run_closed_loop(
         control = settings.model_copy(
             update={"scheduler_enabled": True, "scheduler_interval_s": 0.5}
         )
-        with (
-            serve_in_background(create_app(control)) as control_url,
-            _traffic(settings, serving_url, summary),
-        ):
-            echo(f"14. The control plane runs on {control_url}; traffic keeps flowing. Timeline:")
-            timeline = _Timeline(store, first_seq, echo, summary)
-            summary.retrain_rollout = timeline.wait(
-                lambda: _loop_finished(store, first_seq, summary), WAIT_S
+        with serve_in_background(create_app(control)) as control_url:
+            with _traffic(settings, serving_url, summary):
+                echo(
+                    f"14. The control plane runs on {control_url}; traffic keeps flowing. Timeline:"
+                )
+                _watch(store, settings, first_seq, summary, echo)
+            echo(
+                f"17. Clients sent {summary.requests} requests meanwhile: "
+                f"{summary.failed_requests} failed, {summary.refused_requests} refused by the "
+                "contract (HTTP 422)."
             )
-            bad = _start_bad_rollout(store, settings, summary, echo)
-            if bad is not None:
-                summary.bad_rollout = timeline.wait(lambda: _finished(store, bad.id), WAIT_S)
-                summary.bad_rollout_stage = get_rollout(store, bad.id).stage_percent
-                summary.rollback_alerts = _rollback_alerts(store, bad.id, echo)
             if serve:
+                epilogue()
                 _stay_up(control_url, serving_url, echo)
     finally:
         store.close()
-    echo(
-        f"17. Clients sent {summary.requests} requests meanwhile: {summary.failed_requests} "
-        f"failed, {summary.refused_requests} refused by the contract (HTTP 422)."
-    )
     return summary
+
+
+def _watch(
+    store: Store, settings: Settings, first_seq: int, summary: LoopSummary, echo: Echo
+) -> None:
+    """Narrate the loop's turn, then the bad challenger's rollout, as they happen."""
+    timeline = _Timeline(store, first_seq, echo, summary)
+    summary.retrain_rollout = timeline.wait(
+        lambda: _loop_finished(store, first_seq, summary), WAIT_S
+    )
+    bad = _start_bad_rollout(store, settings, summary, echo)
+    if bad is not None:
+        summary.bad_rollout = timeline.wait(lambda: _finished(store, bad.id), WAIT_S)
+        summary.bad_rollout_stage = get_rollout(store, bad.id).stage_percent
+        summary.rollback_alerts = _rollback_alerts(store, bad.id, echo)
 
 
 class _Timeline:

@@ -67,11 +67,18 @@ def run_demo(
         auc, accuracy = _score_champion(client, holdout, echo)
     finally:
         client.close()
-    serving = serve_and_send_traffic(settings, MODEL, holdout, echo, serve=serve)
-    elapsed = time.perf_counter() - started
-    echo(f"Done in {elapsed:.1f}s. Everything is stored under {settings.home}/. Look around:")
-    for line in LOOK_AROUND:
-        echo(f"  {line}")
+
+    def look_around() -> None:
+        elapsed = time.perf_counter() - started
+        echo(f"Done in {elapsed:.1f}s. Everything is stored under {settings.home}/. Look around:")
+        for line in LOOK_AROUND:
+            echo(f"  {line}")
+
+    serving = serve_and_send_traffic(
+        settings, MODEL, holdout, echo, serve=serve, epilogue=look_around
+    )
+    if not serve:
+        look_around()
     return DemoResult(run_id, version.version, auc, accuracy, serving)
 
 

@@ -65,6 +65,7 @@ def serve_and_send_traffic(
     *,
     requests: int = 200,
     serve: bool = False,
+    epilogue: Callable[[], None] = lambda: None,
 ) -> ServingSummary:
     """Point `ENDPOINT` at `model@champion`, serve it on 127.0.0.1 and send it `requests`
     single-row requests in the three protocols, plus one bad row; then windows of traffic
@@ -113,7 +114,7 @@ def serve_and_send_traffic(
         prediction_log.flush(seal=True)
         runs, received = monitor_and_alert(settings, ENDPOINT, traffic, echo)
         _narrate_monitoring(runs, received, echo)
-        loop = run_closed_loop(settings, url, echo, serve=serve)
+        loop = run_closed_loop(settings, url, echo, serve=serve, epilogue=epilogue)
     latencies = [ms for ms, _ in timed]
     answered = sum(ok for _, ok in timed)
     p50, p99 = (float(v) for v in np.percentile(latencies, [50, 99]))
