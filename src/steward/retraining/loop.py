@@ -23,6 +23,7 @@ next loop turns, never the monitors or a rollout's rollback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,8 +422,7 @@ def _turn(
                 return outcome  # one recorded decision per loop and tick
     if config.schedule is not None and not rolling:
         now = store.clock() if now_ms is None else now_ms
-        enabled_at = _enabled_at(store, config.model)
-        last = _last_retrain(store, config.model) or enabled_at
+        enabled_at, last = _schedule_marks(store, config.model)
         if config.schedule.due_after(last) > now:
             return None  # not due: nothing to record
         return _judge(
@@ -529,7 +529,7 @@ def _hand_over(
         except Conflict as exc:
             details["rollout_error"] = exc.message
         else:
-            outcome = _with(outcome, rollout=rollout)
+            outcome = dataclasses.replace(outcome, rollout=rollout)
             details["rollout_id"] = rollout.id
     elif verdict.passed:
         registry.promote(
@@ -542,18 +542,13 @@ def _hand_over(
             approvers=settings.approvers,
             environments=settings.environments,
         )
-        outcome = _with(outcome, promoted=True)
+        outcome = dataclasses.replace(outcome, promoted=True)
         details["promoted"] = True
     _record(store, settings, config.model, CHALLENGER, details)
     log.info(
         "challenger handled model=%s version=%d accepted=%s", config.model, version, verdict.passed
     )
     return outcome
-
-
-def _with(outcome: LoopOutcome, **changes: Any) -> LoopOutcome:
-    values = {name: getattr(outcome, name) for name in LoopOutcome.__slots__}
-    return LoopOutcome(**(values | changes))
 
 
 def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | None:
@@ -575,15 +570,16 @@ def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | N
     return Loop(loop.model, loop.config, loop.enabled, judged, loop.created_by, stamp)
 
 
-def _enabled_at(store: Store, model: str) -> int:
-    """When the loop was last enabled (its `retrain.loop_enabled` event)."""
-    events = [e for e in trigger_history(store, model) if e.action == "retrain.loop_enabled"]
-    return events[-1].at_ms if events else 0
-
-
-def _last_retrain(store: Store, model: str) -> int | None:
-    events = [e for e in trigger_history(store, model) if e.action == TRIGGERED]
-    return events[-1].at_ms if events else None
+def _schedule_marks(store: Store, model: str) -> tuple[int, int]:
+    """When the loop was last enabled, and when its schedule counts from: the later of the
+    last retrain and that enabling."""
+    enabled_at, retrained_at = 0, None
+    for event in trigger_history(store, model):
+        if event.action == "retrain.loop_enabled":
+            enabled_at = event.at_ms
+        elif event.action == TRIGGERED:
+            retrained_at = event.at_ms
+    return enabled_at, max(enabled_at, retrained_at or 0)
 
 
 def _record(
