@@ -239,3 +239,35 @@ def test_rest_enables_lists_disables_and_shows_history(
         history = client.get("/api/v1/retraining/churn/history").json()["events"]
     assert [e["action"] for e in history] == ["retrain.loop_enabled", "retrain.loop_disabled"]
     assert history[0]["actor"] == "lead"
+
+
+def test_a_challenger_waits_for_its_approvals_then_rolls_out(
+    store: Store, settings: Settings, loop_world: dict[str, object]
+) -> None:
+    registry.set_policy(
+        store, "churn", "production", "approvals: {count: 1, role: approver}\n", actor="lead"
+    )
+    with_approvers = settings.model_copy(update={"approvers": ["alice"]})
+    enable_loop(store, loop_world["config"], actor="tester")  # type: ignore[arg-type]
+    _window(store, T0, drift=0.9)
+    with InlineExecutor() as executor:
+        [waiting] = tick_loops(store, with_approvers, now_ms=T0 + H, executor=executor)
+        assert (waiting.version, waiting.accepted, waiting.awaiting_approval) == (2, False, True)
+        assert waiting.rollout is None
+        assert get_loop(store, "churn").pending == {
+            "version": 2,
+            "evaluation": waiting.comparison.as_evaluation(),  # type: ignore[union-attr]
+        }
+        # Still waiting: drift in the meantime is claimed, not retrained on.
+        _window(store, T0 + H, drift=0.9)
+        assert tick_loops(store, with_approvers, now_ms=T0 + 2 * H, executor=executor) == []
+        assert get_loop(store, "churn").judged == {"drift:churn-mon": T0 + H}
+        registry.approve(store, "churn", 2, "production", "alice", approvers=["alice"])
+        [released] = tick_loops(store, with_approvers, now_ms=T0 + 3 * H, executor=executor)
+    assert released.accepted is True
+    assert released.rollout is not None
+    assert get_rollout(store, released.rollout.id).challenger_version == 2
+    assert get_loop(store, "churn").pending is None
+    actions = [e.action for e in audit.list_events(store, target_type="retraining")]
+    assert actions[-2:] == ["retrain.challenger", "retrain.approved"]
+    assert [r.challenger_version for r in list_rollouts(store)] == [2]

@@ -183,6 +183,8 @@ def _summary(details: Any) -> str:  # Any: an audit event's JSON document
         return details["reason"]
     if "version" in details:
         verdict = "accepted" if details.get("accepted") else "refused"
+        if details.get("awaiting_approval"):
+            verdict = "awaiting approvals"
         rollout = details.get("rollout_id")
         then = f", rollout {rollout}" if rollout else ""
         return f"challenger v{details['version']} {verdict}{then}"

@@ -42,6 +42,7 @@ from steward.monitoring.windows import parse_duration
 from steward.pipelines import Executor, load_pipeline
 from steward.predictions import LabelStore, compact
 from steward.predictions.tables import INPUT_PREFIX
+from steward.registry import PromotionDecision
 from steward.retraining.challenger import Comparison, train_challenger
 from steward.retraining.rollout import Rollout, list_rollouts, start_rollout
 from steward.retraining.triggers import (
@@ -73,6 +74,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHALLENGER = "retrain.challenger"
+APPROVED = "retrain.approved"
 HOLDOUT_LABEL = "label"
 
 
@@ -82,6 +84,8 @@ class Loop:
 
     Attributes:
         judged: the newest window start already judged, per `kind:monitor`.
+        pending: a challenger the policy accepts but for missing approvals
+            (`{"version": 3, "evaluation": {...}}`), released once they are given.
     """
 
     model: str
@@ -90,6 +94,7 @@ class Loop:
     judged: dict[str, int]
     created_by: str
     updated_at_ms: int
+    pending: dict[str, Any] | None = None  # Any: JSON values
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values
         return {
@@ -97,6 +102,7 @@ class Loop:
             "config": self.config.model_dump(mode="json"),
             "enabled": self.enabled,
             "judged": self.judged,
+            "pending": self.pending,
             "created_by": self.created_by,
             "updated_at_ms": self.updated_at_ms,
         }
@@ -113,6 +119,7 @@ class LoopOutcome:
     failures: list[str] = field(default_factory=list)
     rollout: Rollout | None = None
     promoted: bool = False
+    awaiting_approval: bool = False
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values
         return {
@@ -123,6 +130,7 @@ class LoopOutcome:
             "failures": self.failures,
             "rollout_id": None if self.rollout is None else self.rollout.id,
             "promoted": self.promoted,
+            "awaiting_approval": self.awaiting_approval,
         }
 
 
@@ -162,6 +170,7 @@ def enable_loop(store: Store, config: TriggerConfig | dict[str, Any], *, actor: 
             "enabled": True,
             "created_by": actor,
             "judged": judged,
+            "pending": None,
         }
         if before is None:
             conn.execute(
@@ -400,8 +409,11 @@ def _turn(
     executor: Executor | None,
 ) -> LoopOutcome | None:
     config = loop.config
-    rolling = config.rollout is not None and bool(
-        list_rollouts(store, endpoint=config.rollout.endpoint, status="running")
+    # While a challenger rolls out or waits for approvals, new windows are claimed, not
+    # acted on: the rollout's gates (or the approvers) have that challenger in hand.
+    rolling = loop.pending is not None or (
+        config.rollout is not None
+        and bool(list_rollouts(store, endpoint=config.rollout.endpoint, status="running"))
     )
     for kind in ("drift", "performance"):
         trigger = config.drift if kind == "drift" else config.performance
@@ -420,6 +432,8 @@ def _turn(
             )
             if outcome is not None and outcome.decision.audit_seq is not None:
                 return outcome  # one recorded decision per loop and tick
+    if loop.pending is not None:
+        return _follow_up(store, settings, loop)
     if config.schedule is not None and not rolling:
         now = store.clock() if now_ms is None else now_ms
         enabled_at, last = _schedule_marks(store, config.model)
@@ -488,31 +502,78 @@ def _hand_over(
     decision: Decision,
     comparison: Comparison,
 ) -> LoopOutcome:
-    """Ask the policy about the challenger, then roll it out or promote it."""
+    """Ask the policy about the challenger, then roll it out or promote it; when only
+    approvals are missing, keep it pending until they are given."""
     version = comparison.challenger_version
     evaluation = comparison.as_evaluation()
     try:
-        verdict = registry.promote(
-            store,
-            config.model,
-            version,
-            to=config.environment,
-            actor=settings.actor,
-            evaluation=evaluation,
-            dry_run=True,
-            approvers=settings.approvers,
-            environments=settings.environments,
-        )
+        verdict = _dry_run(store, settings, config, version, evaluation)
     except Conflict as exc:  # the pipeline's cache gave back the version already promoted
         outcome = LoopOutcome(decision, version, comparison, accepted=False, failures=[exc.message])
         _record(store, settings, config.model, CHALLENGER, outcome.to_dict())
         return outcome
     failures = list(verdict.failures)
     outcome = LoopOutcome(decision, version, comparison, accepted=verdict.passed, failures=failures)
-    details: dict[str, Any] = outcome.to_dict() | {
-        "checks": [check.to_dict() for check in verdict.checks]
-    }
-    if verdict.passed and config.rollout is not None:
+    details: dict[str, Any] = {"checks": [check.to_dict() for check in verdict.checks]}
+    if verdict.passed:
+        outcome = _release(store, settings, config, outcome, evaluation, details)
+    elif _awaits_approval(verdict):
+        _set_pending(store, config.model, {"version": version, "evaluation": evaluation})
+        outcome = dataclasses.replace(outcome, awaiting_approval=True)
+    _record(store, settings, config.model, CHALLENGER, outcome.to_dict() | details)
+    log.info(
+        "challenger handled model=%s version=%d accepted=%s", config.model, version, verdict.passed
+    )
+    return outcome
+
+
+def _follow_up(store: Store, settings: Settings, loop: Loop) -> LoopOutcome | None:
+    """Release the pending challenger once its approvals are in, drop it once a check fails
+    (the policy changed); None while it still waits."""
+    config, pending = loop.config, loop.pending or {}
+    version, evaluation = int(pending["version"]), pending["evaluation"]
+    decision = Decision(
+        retrain=False, reason=f"approvals of v{version}", trigger="approval", model=config.model
+    )
+    verdict: PromotionDecision | None = None
+    try:
+        verdict = _dry_run(store, settings, config, version, evaluation)
+    except (Conflict, NotFound) as exc:  # promoted by hand meanwhile, or deleted
+        failures = [exc.message]
+    else:
+        if not verdict.passed and _awaits_approval(verdict):
+            return None
+        failures = list(verdict.failures)
+    if not _take_pending(store, loop):
+        return None  # another control plane released it
+    outcome = LoopOutcome(decision, version, accepted=bool(verdict and verdict.passed))
+    outcome = dataclasses.replace(outcome, failures=failures)
+    details: dict[str, Any] = {}
+    if verdict is not None and verdict.passed:
+        outcome = _release(store, settings, config, outcome, evaluation, details)
+    _record(
+        store,
+        settings,
+        config.model,
+        APPROVED if outcome.accepted else CHALLENGER,
+        outcome.to_dict() | details,
+    )
+    return outcome
+
+
+def _release(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    outcome: LoopOutcome,
+    evaluation: dict[str, Any],
+    details: dict[str, Any],
+) -> LoopOutcome:
+    """Start the configured rollout of an accepted challenger, or promote it at once."""
+    version = outcome.version
+    if version is None:  # pragma: no cover - an accepted challenger has a version
+        return outcome
+    if config.rollout is not None:
         rollout_config = config.rollout
         try:
             rollout = start_rollout(
@@ -528,27 +589,67 @@ def _hand_over(
             )
         except Conflict as exc:
             details["rollout_error"] = exc.message
-        else:
-            outcome = dataclasses.replace(outcome, rollout=rollout)
-            details["rollout_id"] = rollout.id
-    elif verdict.passed:
-        registry.promote(
-            store,
-            config.model,
-            version,
-            to=config.environment,
-            actor=settings.actor,
-            evaluation=evaluation,
-            approvers=settings.approvers,
-            environments=settings.environments,
-        )
-        outcome = dataclasses.replace(outcome, promoted=True)
-        details["promoted"] = True
-    _record(store, settings, config.model, CHALLENGER, details)
-    log.info(
-        "challenger handled model=%s version=%d accepted=%s", config.model, version, verdict.passed
+            return outcome
+        return dataclasses.replace(outcome, rollout=rollout)
+    registry.promote(
+        store,
+        config.model,
+        version,
+        to=config.environment,
+        actor=settings.actor,
+        evaluation=evaluation,
+        approvers=settings.approvers,
+        environments=settings.environments,
     )
-    return outcome
+    return dataclasses.replace(outcome, promoted=True)
+
+
+def _dry_run(
+    store: Store,
+    settings: Settings,
+    config: TriggerConfig,
+    version: int,
+    evaluation: dict[str, Any],
+) -> PromotionDecision:
+    return registry.promote(
+        store,
+        config.model,
+        version,
+        to=config.environment,
+        actor=settings.actor,
+        evaluation=evaluation,
+        dry_run=True,
+        approvers=settings.approvers,
+        environments=settings.environments,
+    )
+
+
+def _awaits_approval(verdict: PromotionDecision) -> bool:
+    """Every check passes; only approvals are missing."""
+    return all(check.passed for check in verdict.checks) and not verdict.approvals.is_met
+
+
+def _set_pending(store: Store, model: str, pending: dict[str, Any] | None) -> None:
+    with store.db.write() as conn:
+        conn.execute(
+            sa.update(retrain_loops)
+            .where(retrain_loops.c.model_name == model)
+            .values(pending=pending)
+        )
+
+
+def _take_pending(store: Store, loop: Loop) -> bool:
+    """Clear the pending challenger unless another control plane moved the loop first."""
+    with store.db.write() as conn:
+        updated = conn.execute(
+            sa.update(retrain_loops)
+            .where(
+                retrain_loops.c.model_name == loop.model,
+                retrain_loops.c.updated_at_ms == loop.updated_at_ms,
+            )
+            .values(pending=None, updated_at_ms=loop.updated_at_ms + 1)
+        ).rowcount
+    return bool(updated)
 
 
 def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | None:
@@ -567,7 +668,7 @@ def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | N
         ).rowcount
     if not updated:
         return None
-    return Loop(loop.model, loop.config, loop.enabled, judged, loop.created_by, stamp)
+    return dataclasses.replace(loop, judged=judged, updated_at_ms=stamp)
 
 
 def _schedule_marks(store: Store, model: str) -> tuple[int, int]:
@@ -611,4 +712,5 @@ def _loop(row: sa.RowMapping) -> Loop:
         judged={str(k): int(v) for k, v in dict(row["judged"]).items()},
         created_by=row["created_by"],
         updated_at_ms=int(row["updated_at_ms"]),
+        pending=row["pending"],
     )

@@ -411,7 +411,8 @@ rollout_events = sa.Table(
 )
 
 # A model's retraining loop as the control plane runs it: its trigger config, whether it is
-# on, and the newest window already judged per monitor (so each window is judged once).
+# on, the newest window already judged per monitor (so each window is judged once), and a
+# challenger waiting for approvals.
 retrain_loops = sa.Table(
     "retrain_loops",
     metadata,
@@ -419,6 +420,8 @@ retrain_loops = sa.Table(
     sa.Column("document", sa.JSON, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("judged", sa.JSON, nullable=False),
+    # A challenger the policy accepts but for its approvals: {"version", "evaluation"}.
+    sa.Column("pending", sa.JSON, nullable=True),
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("updated_at_ms", Millis, nullable=False),
 )

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("judged", sa.JSON(), nullable=False),
+        sa.Column("pending", sa.JSON(), nullable=True),
         sa.Column("created_by", sa.String(length=256), nullable=False),
         sa.Column("updated_at_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("model_name", name=op.f("pk_retrain_loops")),
