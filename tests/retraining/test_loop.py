@@ -21,8 +21,10 @@ from steward.monitoring.alerts import record_results
 from steward.monitoring.metrics import MetricValue
 from steward.monitoring.monitors import create_monitor, parse_config
 from steward.pipelines import InlineExecutor
+from steward.retraining.challenger import train_challenger
 from steward.retraining.loop import disable_loop, enable_loop, get_loop, tick_loops
 from steward.retraining.rollout import abort_rollout, get_rollout, list_rollouts
+from steward.retraining.triggers import parse_trigger_config
 from steward.server.app import create_app
 from steward.store import Store
 
@@ -271,3 +273,35 @@ def test_a_challenger_waits_for_its_approvals_then_rolls_out(
     actions = [e.action for e in audit.list_events(store, target_type="retraining")]
     assert actions[-2:] == ["retrain.challenger", "retrain.approved"]
     assert [r.challenger_version for r in list_rollouts(store)] == [2]
+
+
+def test_one_model_of_a_fleet_has_its_own_loop(
+    store: Store, settings: Settings, loop_world: dict[str, object], tmp_path: Path
+) -> None:
+    monitor = {"endpoint": "churn-prod", "task": "classification", "window": "1h"}
+    create_monitor(store, "berlin-mon", parse_config(monitor), actor="tester")
+    config = dict(loop_world["config"])  # type: ignore[call-overload]
+    del config["rollout"]
+    config |= {"model": "churn-berlin", "tenant": "berlin", "drift": {"monitor": "berlin-mon"}}
+    with pytest.raises(InvalidInput, match="unknown gate"):
+        enable_loop(
+            store,
+            config | {"rollout": {"endpoint": "churn-prod", "gates": {"max_psi": 1}}},
+            actor="t",
+        )
+    enable_loop(store, config, actor="tester")
+    _window_of(store, "berlin-mon", T0, drift=0.9)
+    with InlineExecutor() as executor:
+        [outcome] = tick_loops(store, settings, now_ms=T0 + H, executor=executor)
+    # The tenant's first version: no champion to compare with, promoted at once.
+    assert (outcome.version, outcome.accepted, outcome.promoted) == (1, True, True)
+    assert registry.get_alias(store, "churn-berlin", "champion").version == 1
+    assert registry.get_alias(store, "churn", "champion").version == 1  # untouched
+    wrong = parse_trigger_config(config | {"tenant": "paris"})
+    with pytest.raises(InvalidInput, match="registers model 'churn-paris'"):
+        train_challenger(store, settings, wrong, _frame(50, 3), "y", executor=InlineExecutor())
+
+
+def _window_of(store: Store, monitor: str, start: int, drift: float) -> None:
+    values = [MetricValue("drift.wasserstein", drift, 2000, feature="x1", drifted=drift > 0.2)]
+    record_results(store, monitor, start, start + H, values)

@@ -261,14 +261,22 @@ def train_challenger(
         StepFailed: a pipeline step failed.
     """
     pipeline = load_pipeline(config.pipeline)
-    if pipeline.model_name != config.model:
+    registers = pipeline.model_name
+    if config.tenant is not None:
+        registers = f"{registers}-{config.tenant}"
+    if registers != config.model:
         raise InvalidInput(
-            f"pipeline {config.pipeline!r} registers model {pipeline.model_name!r}, not "
-            f"{config.model!r}; fix `model` or `pipeline` in the trigger config",
+            f"pipeline {config.pipeline!r} registers model {registers!r}, not "
+            f"{config.model!r}; fix `model`, `pipeline` or `tenant` in the trigger config",
             field="pipeline",
         )
     run = run_pipeline(
-        pipeline, params=config.params, store=store, settings=settings, executor=executor
+        pipeline,
+        params=config.params,
+        store=store,
+        settings=settings,
+        executor=executor,
+        tenant=config.tenant,
     )
     if run.model_version is None:
         raise InvalidInput(f"pipeline {config.pipeline!r} registered no model version")

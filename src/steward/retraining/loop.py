@@ -44,7 +44,13 @@ from steward.predictions import LabelStore, compact
 from steward.predictions.tables import INPUT_PREFIX
 from steward.registry import PromotionDecision
 from steward.retraining.challenger import Comparison, train_challenger
-from steward.retraining.rollout import Rollout, list_rollouts, start_rollout
+from steward.retraining.rollout import (
+    Rollout,
+    check_gates,
+    check_stages,
+    list_rollouts,
+    start_rollout,
+)
 from steward.retraining.triggers import (
     TARGET_TYPE,
     TRIGGERED,
@@ -158,6 +164,8 @@ def enable_loop(store: Store, config: TriggerConfig | dict[str, Any], *, actor: 
     load_pipeline(checked.pipeline)
     if checked.rollout is not None:
         registry.get_endpoint(store, checked.rollout.endpoint)
+        check_stages(checked.rollout.stages)
+        check_gates(checked.rollout.gates)
     document = checked.model_dump(mode="json")
     judged = _starting_points(store, checked)
     now = store.clock()

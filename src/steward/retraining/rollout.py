@@ -53,6 +53,8 @@ __all__ = [
     "RolloutEvent",
     "RolloutStatus",
     "abort_rollout",
+    "check_gates",
+    "check_stages",
     "evaluate_rollout",
     "get_rollout",
     "list_rollout_events",
@@ -191,8 +193,8 @@ def start_rollout(
         NotFound: no such endpoint, version, or the model has no `champion` alias.
         Conflict: a rollout is already running on the endpoint.
     """
-    checked_stages = _check_stages(stages)
-    checked_gates = _check_gates(DEFAULT_GATES if gates is None else gates)
+    checked_stages = check_stages(stages)
+    checked_gates = check_gates(DEFAULT_GATES if gates is None else gates)
     if not isinstance(min_samples, int) or isinstance(min_samples, bool) or min_samples < 0:
         raise InvalidInput(
             f"min_samples {min_samples!r} is not a whole number >= 0", field="min_samples"
@@ -776,7 +778,8 @@ def _restore(store: Store, rollout: Rollout, actor: str) -> None:
     registry.set_traffic(store, rollout.endpoint, {CHAMPION: 100}, actor=actor)
 
 
-def _check_stages(stages: Sequence[int]) -> tuple[int, ...]:
+def check_stages(stages: Sequence[int]) -> tuple[int, ...]:
+    """Raises: InvalidInput unless increasing whole percentages in 0-100 ending at 100."""
     values = tuple(stages)
     valid = (
         bool(values)
@@ -793,7 +796,8 @@ def _check_stages(stages: Sequence[int]) -> tuple[int, ...]:
     return values
 
 
-def _check_gates(gates: Mapping[str, float]) -> dict[str, float]:
+def check_gates(gates: Mapping[str, float]) -> dict[str, float]:
+    """Raises: InvalidInput naming an unknown gate or a value out of range."""
     checked: dict[str, float] = {}
     for key, value in gates.items():
         if key not in GATES:

@@ -206,6 +206,8 @@ class TriggerConfig(BaseModel):
         model: the registered model the pipeline produces (its champion is compared).
         pipeline: `module:attribute` of a `steward.pipelines.Pipeline`.
         params: the pipeline's params.
+        tenant: for one model of a fleet: the pipeline then registers `<name>-<tenant>`,
+            which `model` must be (give the tenant key in `params` too).
         manual: whether `steward retrain run --reason manual` is allowed.
         environment: where an accepted challenger is promoted (its policy decides).
         evaluation: the holdout of the closed loop (`steward retrain enable`).
@@ -216,6 +218,7 @@ class TriggerConfig(BaseModel):
     model: str = Field(min_length=1, max_length=256)
     pipeline: str = Field(pattern=r"^[\w.]+:\w+$")
     params: dict[str, Any] = Field(default_factory=dict)
+    tenant: str | None = Field(default=None, min_length=1, max_length=128)
     manual: bool = True
     schedule: ScheduleTrigger | None = None
     drift: DriftTrigger | None = None
