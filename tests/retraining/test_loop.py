@@ -159,6 +159,11 @@ def test_enabling_checks_the_config(
         enable_loop(store, config | {"drift": {"monitor": "absent"}}, actor="t")
     with pytest.raises(NotFound):
         enable_loop(store, config | {"rollout": {"endpoint": "absent"}}, actor="t")
+    with pytest.raises(InvalidInput, match="unknown gate"):
+        enable_loop(
+            store, config | {"rollout": {"endpoint": "churn-prod", "gates": {"max_psi": 1}}},
+            actor="t",
+        )  # fmt: skip
     with pytest.raises(NotFound):
         get_loop(store, "churn")
     enable_loop(store, config, actor="t")
@@ -281,14 +286,10 @@ def test_one_model_of_a_fleet_has_its_own_loop(
     monitor = {"endpoint": "churn-prod", "task": "classification", "window": "1h"}
     create_monitor(store, "berlin-mon", parse_config(monitor), actor="tester")
     config = dict(loop_world["config"])  # type: ignore[call-overload]
-    del config["rollout"]
     config |= {"model": "churn-berlin", "tenant": "berlin", "drift": {"monitor": "berlin-mon"}}
-    with pytest.raises(InvalidInput, match="unknown gate"):
-        enable_loop(
-            store,
-            config | {"rollout": {"endpoint": "churn-prod", "gates": {"max_psi": 1}}},
-            actor="t",
-        )
+    with pytest.raises(InvalidInput, match="serves model 'churn', not 'churn-berlin'"):
+        enable_loop(store, config, actor="t")
+    del config["rollout"]
     enable_loop(store, config, actor="tester")
     _window_of(store, "berlin-mon", T0, drift=0.9)
     with InlineExecutor() as executor:

@@ -163,7 +163,13 @@ def enable_loop(store: Store, config: TriggerConfig | dict[str, Any], *, actor: 
         )
     load_pipeline(checked.pipeline)
     if checked.rollout is not None:
-        registry.get_endpoint(store, checked.rollout.endpoint)
+        endpoint = registry.get_endpoint(store, checked.rollout.endpoint)
+        if endpoint.model_name != checked.model:
+            raise InvalidInput(
+                f"rollout endpoint {endpoint.name!r} serves model {endpoint.model_name!r}, not "
+                f"{checked.model!r}; name an endpoint of {checked.model!r}",
+                field="rollout.endpoint",
+            )
         check_stages(checked.rollout.stages)
         check_gates(checked.rollout.gates)
     document = checked.model_dump(mode="json")
@@ -577,11 +583,12 @@ def _release(
     evaluation: dict[str, Any],
     details: dict[str, Any],
 ) -> LoopOutcome:
-    """Start the configured rollout of an accepted challenger, or promote it at once."""
+    """Start the configured rollout of an accepted challenger, or promote it at once (also
+    when the model has no champion yet: there is nothing to roll out against)."""
     version = outcome.version
     if version is None:  # pragma: no cover - an accepted challenger has a version
         return outcome
-    if config.rollout is not None:
+    if config.rollout is not None and _has_champion(store, config.model):
         rollout_config = config.rollout
         try:
             rollout = start_rollout(
@@ -610,6 +617,14 @@ def _release(
         environments=settings.environments,
     )
     return dataclasses.replace(outcome, promoted=True)
+
+
+def _has_champion(store: Store, model: str) -> bool:
+    try:
+        registry.get_alias(store, model, "champion")
+    except NotFound:
+        return False
+    return True
 
 
 def _dry_run(
