@@ -521,7 +521,7 @@ def _hand_over(
     version = comparison.challenger_version
     evaluation = comparison.as_evaluation()
     try:
-        verdict = _dry_run(store, settings, config, version, evaluation)
+        verdict = _promote(store, settings, config, version, evaluation, dry_run=True)
     except Conflict as exc:  # the pipeline's cache gave back the version already promoted
         outcome = LoopOutcome(decision, version, comparison, accepted=False, failures=[exc.message])
         _record(store, settings, config.model, CHALLENGER, outcome.to_dict())
@@ -551,7 +551,7 @@ def _follow_up(store: Store, settings: Settings, loop: Loop) -> LoopOutcome | No
     )
     verdict: PromotionDecision | None = None
     try:
-        verdict = _dry_run(store, settings, config, version, evaluation)
+        verdict = _promote(store, settings, config, version, evaluation, dry_run=True)
     except (Conflict, NotFound) as exc:  # promoted by hand meanwhile, or deleted
         failures = [exc.message]
     else:
@@ -606,16 +606,7 @@ def _release(
             details["rollout_error"] = exc.message
             return outcome
         return dataclasses.replace(outcome, rollout=rollout)
-    registry.promote(
-        store,
-        config.model,
-        version,
-        to=config.environment,
-        actor=settings.actor,
-        evaluation=evaluation,
-        approvers=settings.approvers,
-        environments=settings.environments,
-    )
+    _promote(store, settings, config, version, evaluation)
     return dataclasses.replace(outcome, promoted=True)
 
 
@@ -627,13 +618,16 @@ def _has_champion(store: Store, model: str) -> bool:
     return True
 
 
-def _dry_run(
+def _promote(
     store: Store,
     settings: Settings,
     config: TriggerConfig,
     version: int,
     evaluation: dict[str, Any],
+    *,
+    dry_run: bool = False,
 ) -> PromotionDecision:
+    """`registry.promote` to the loop's environment, with the control plane's approvers."""
     return registry.promote(
         store,
         config.model,
@@ -641,7 +635,7 @@ def _dry_run(
         to=config.environment,
         actor=settings.actor,
         evaluation=evaluation,
-        dry_run=True,
+        dry_run=dry_run,
         approvers=settings.approvers,
         environments=settings.environments,
     )
