@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from steward.errors import IntegrityError
 from steward.predictions import PredictionLog, PredictionStore, compact, journal
 from steward.predictions.frames import encode_records, read_segment
-from steward.predictions.segments import create_segment
+from steward.predictions.segments import STAGING_GRACE_S, create_segment
 from tests.predictions.records import make_record
 
 
@@ -163,6 +165,22 @@ def test_a_dead_writers_open_segment_is_sealed_and_compacted(tmp_path: Path) -> 
 
     assert result.records == 7
     assert list((tmp_path / "wal").iterdir()) == []
+
+
+def test_only_a_stale_staging_file_is_dropped(tmp_path: Path) -> None:
+    """A writer creates its segment under a hidden name before it locks it: compaction must
+    not drop that file from under a live writer, only one a dead writer left long ago."""
+    wal = tmp_path / "wal"
+    wal.mkdir()
+    fresh, stale = wal / ".4242-1-abcdef-000000.new", wal / ".4242-1-abcdef-000001.new"
+    fresh.write_bytes(b"")
+    stale.write_bytes(b"")
+    old = time.time() - STAGING_GRACE_S - 1
+    os.utime(stale, (old, old))
+
+    compact(tmp_path)
+
+    assert sorted(wal.iterdir()) == [fresh]
 
 
 def test_a_live_writers_segment_waits_until_it_is_sealed(tmp_path: Path) -> None:

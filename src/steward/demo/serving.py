@@ -178,8 +178,12 @@ def _ensure_endpoint(settings: Settings, model: str) -> None:
                 actor=settings.actor,
                 environments=settings.environments,
             )
-        # Whatever a challenger fails to answer, the champion answers.
-        update_endpoint(store, ENDPOINT, actor=settings.actor, fallback=["@champion"])
+        # Whatever a challenger fails to answer, the champion answers. Servers, traffic and
+        # retraining share one process here: a generous timeout keeps a busy moment from
+        # counting as a model failure.
+        update_endpoint(
+            store, ENDPOINT, actor=settings.actor, fallback=["@champion"], timeout_ms=10_000
+        )
     finally:
         store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from steward.predictions.frames import MAGIC
@@ -17,6 +18,10 @@ from steward.predictions.layout import OPEN_SUFFIX, SEALED_SUFFIX, fsync_dir, tr
 __all__ = ["Segment", "create_segment", "seal_abandoned", "sealed_segments"]
 
 log = logging.getLogger(__name__)
+
+# A staging file older than this belongs to a writer that died creating it; a live writer's
+# is locked and published within microseconds, and must not be dropped from under it.
+STAGING_GRACE_S = 60.0
 
 # fdatasync is enough for appends (it flushes the size change) and skips timestamps.
 _sync = getattr(os, "fdatasync", os.fsync)
@@ -127,11 +132,19 @@ def seal_abandoned(wal: Path) -> list[Path]:
         return []
     sealed = [path for path in sorted(wal.glob(f"*{OPEN_SUFFIX}")) if _seal_if_unlocked(path)]
     for staging in wal.glob(".*.new"):
-        _seal_if_unlocked(staging)
+        if _is_stale(staging):  # a live writer's lasts microseconds, before it is locked
+            _seal_if_unlocked(staging)
     if sealed:
         fsync_dir(wal)
         log.info("prediction segments recovered from dead writers count=%d", len(sealed))
     return [path.with_suffix(SEALED_SUFFIX) for path in sealed]
+
+
+def _is_stale(staging: Path) -> bool:
+    try:
+        return time.time() - staging.stat().st_mtime > STAGING_GRACE_S
+    except FileNotFoundError:  # published or dropped meanwhile
+        return False
 
 
 def _seal_if_unlocked(path: Path) -> bool:
