@@ -46,7 +46,7 @@ LOOP_CONFIG: dict[str, Any] = {
     "pipeline": "steward.demo.retrain:pipeline",
     "params": {"rows": 4000},
     "drift": {"monitor": "churn-prod", "rule_prefix": "churn-prod-input-drift"},
-    "guard_rails": {"max_retrains": 1, "period": "2m", "cooldown": "2m"},
+    "guard_rails": {"max_retrains": 1, "period": "10m", "cooldown": "10m"},
     "evaluation": {"endpoint": "churn-prod", "lookback": "5m", "min_rows": 200},
     "rollout": {
         "endpoint": "churn-prod",
