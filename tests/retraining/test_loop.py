@@ -3,12 +3,14 @@ drift breach retrains, the challenger goes through the policy into a rollout."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from distributed import LocalCluster
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
@@ -306,3 +308,30 @@ def test_one_model_of_a_fleet_has_its_own_loop(
 def _window_of(store: Store, monitor: str, start: int, drift: float) -> None:
     values = [MetricValue("drift.wasserstein", drift, 2000, feature="x1", drifted=drift > 0.2)]
     record_results(store, monitor, start, start + H, values)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None,
+    ) as local_cluster:  # fmt: skip
+        yield local_cluster
+
+
+def test_a_loop_retrains_on_the_dask_cluster_its_config_names(
+    store: Store, settings: Settings, loop_world: dict[str, object], cluster: LocalCluster
+) -> None:
+    config = dict(loop_world["config"])  # type: ignore[call-overload]
+    with pytest.raises(InvalidInput, match="executor_address"):
+        enable_loop(store, config | {"executor": "dask"}, actor="t")
+    address = cluster.scheduler_address
+    enable_loop(store, config | {"executor": "dask", "executor_address": address}, actor="t")
+    _window(store, T0, drift=0.9)
+    scheduler = cluster.scheduler
+    assert scheduler is not None
+    before = scheduler.transition_counter
+    [outcome] = tick_loops(store, settings, now_ms=T0 + H)  # no executor given: the config's
+    assert outcome.version == 2
+    assert outcome.rollout is not None
+    assert scheduler.transition_counter > before  # the steps ran on the cluster

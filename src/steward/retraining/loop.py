@@ -39,7 +39,7 @@ from steward.config import Settings
 from steward.errors import Conflict, InvalidInput, NotFound, StewardError
 from steward.monitoring.series import monitor_key
 from steward.monitoring.windows import parse_duration
-from steward.pipelines import Executor, load_pipeline
+from steward.pipelines import Executor, load_pipeline, make_executor
 from steward.predictions import LabelStore, compact
 from steward.predictions.tables import INPUT_PREFIX
 from steward.registry import PromotionDecision
@@ -343,9 +343,19 @@ def run_loop(
         settings, evaluation, default_endpoint=_endpoint(config), now_ms=now, since_ms=since
     )
     label = evaluation.label if evaluation.path else HOLDOUT_LABEL
-    _, comparison = train_challenger(
-        store, settings, config, holdout, label, metrics=evaluation.metrics, executor=executor
+    owned = executor is None
+    active: Executor = (
+        make_executor(config.executor, address=config.executor_address)
+        if executor is None
+        else executor
     )
+    try:
+        _, comparison = train_challenger(
+            store, settings, config, holdout, label, metrics=evaluation.metrics, executor=active
+        )
+    finally:
+        if owned:
+            active.close()
     return _hand_over(store, settings, config, decision, comparison)
 
 

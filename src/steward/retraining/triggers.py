@@ -210,6 +210,8 @@ class TriggerConfig(BaseModel):
             which `model` must be (give the tenant key in `params` too).
         manual: whether `steward retrain run --reason manual` is allowed.
         environment: where an accepted challenger is promoted (its policy decides).
+        executor: where the pipeline runs: a local process pool, inline, or the Dask
+            scheduler at `executor_address` (`tcp://host:8786`).
         evaluation: the holdout of the closed loop (`steward retrain enable`).
         rollout: how an accepted challenger is rolled out; None promotes it at once.
     """
@@ -225,8 +227,16 @@ class TriggerConfig(BaseModel):
     performance: PerformanceTrigger | None = None
     guard_rails: GuardRails = Field(default_factory=GuardRails)
     environment: str = "production"
+    executor: Literal["local", "inline", "dask"] = "local"
+    executor_address: str | None = None
     evaluation: EvaluationConfig | None = None
     rollout: RolloutConfig | None = None
+
+    @model_validator(mode="after")
+    def _dask_has_an_address(self) -> TriggerConfig:
+        if self.executor == "dask" and not self.executor_address:
+            raise ValueError("executor dask needs executor_address, e.g. tcp://127.0.0.1:8786")
+        return self
 
     def enabled(self, kind: str) -> bool:
         return bool(self.manual) if kind == "manual" else getattr(self, kind) is not None
