@@ -244,12 +244,18 @@ def _finished(store: Store, rollout_id: int) -> str | None:
 
 
 def _rollback_alerts(store: Store, rollout_id: int, echo: Echo) -> int:
-    """Tell the alert the rollback raised; how many there are."""
-    raised = [
-        alert
-        for alert in list_alerts(store, monitor="churn-prod")
-        if alert.metric == ROLLBACK_METRIC and alert.key == f"rollout={rollout_id}"
-    ]
+    """Tell the alert the rollback raised (fired just after the rollback is recorded); how
+    many there are."""
+    deadline = time.monotonic() + 10
+    while True:
+        raised = [
+            alert
+            for alert in list_alerts(store, monitor="churn-prod")
+            if alert.metric == ROLLBACK_METRIC and alert.key == f"rollout={rollout_id}"
+        ]
+        if raised or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     for alert in raised:
         echo(
             f"16. A {alert.severity} alert fired (rule {alert.rule}, {alert.key}); "
