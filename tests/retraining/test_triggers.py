@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from steward import audit, registry
 from steward.config import Settings
 from steward.errors import InvalidInput, NotFound
+from steward.monitoring.alert_rules import create_rule
 from steward.monitoring.alerts import record_results
 from steward.monitoring.metrics import MetricValue
 from steward.monitoring.monitors import create_monitor, parse_config
@@ -363,3 +364,35 @@ def test_a_cron_schedule_is_due_at_its_next_time_after_the_last_retrain(
         )
     with pytest.raises(InvalidInput, match="exactly one"):
         parse_trigger_config(config.model_dump() | {"schedule": {}})
+
+
+def test_a_performance_trigger_waits_for_its_rules_consecutive_windows(
+    store: Store, settings: Settings
+) -> None:
+    _monitored(store, seasonal=False)
+    rule = {
+        "name": "churn-mon-auc-floor", "monitor": "churn-mon", "metric": "perf.roc_auc",
+        "comparator": "lt", "threshold": 0.7, "consecutive": 2, "min_samples": 0,
+    }  # fmt: skip
+    create_rule(store, rule, actor="tester")
+    config = parse_trigger_config(
+        {
+            "model": "churn",
+            "pipeline": "tests.pipelines.example:churn",
+            "performance": {"monitor": "churn-mon", "rule_prefix": "churn-mon-auc-floor"},
+            "guard_rails": {"max_retrains": 5, "cooldown": "1h"},
+        }
+    )
+    for start, auc in ((T0, 0.9), (T0 + H, 0.6), (T0 + 2 * H, 0.62)):
+        record_results(
+            store, "churn-mon", start, start + H, [MetricValue("perf.roc_auc", auc, 500)]
+        )
+
+    def ask(start: int) -> bool:
+        decision = should_retrain(
+            store, settings, config, reason="performance", window_start_ms=start, now_ms=start + H
+        )
+        return decision.retrain
+
+    assert ask(T0 + H) is False  # one window below the floor: an alert would not fire yet
+    assert ask(T0 + 2 * H) is True  # the second in a row

@@ -423,7 +423,10 @@ def _alerted(
     rules = [r for r in rules if r.name.startswith(trigger.rule_prefix)]
     if kind == "drift":
         rules = [r for r in rules if "drift." in r.metric]
-    points = query_results(store, name, start_ms=start, end_ms=start + 1)
+    depth = max((r.consecutive for r in rules), default=1)
+    earlier = start - (depth - 1) * found.config.window_ms
+    history = query_results(store, name, start_ms=earlier, end_ms=start + 1)
+    points = [p for p in history if p.window_start_ms == start]
     base = _replace(base, window_start_ms=start)
     breaches: list[dict[str, Any]] = []
     seasonal_ok: list[bool] = []
@@ -431,6 +434,8 @@ def _alerted(
         metric = rule.metric.removeprefix(SEASONAL_PREFIX) if kind == "drift" else rule.metric
         for point in _matching(points, rule, metric):
             if point.value is None or not rule.breaches(point.value):
+                continue
+            if not _held(history, rule, metric, point, found.config.window_ms):
                 continue
             breach = _breach(rule, point)
             if kind == "drift" and found.config.seasonal_period is not None:
@@ -492,6 +497,23 @@ def _matching(points: list[ResultPoint], rule: AlertRule, metric: str) -> list[R
     elif rule.segment != "*":
         found = [p for p in found if p.segment == rule.segment]
     return [p for p in found if p.sample_size >= rule.min_samples]
+
+
+def _held(
+    history: list[ResultPoint], rule: AlertRule, metric: str, point: ResultPoint, window_ms: int
+) -> bool:
+    """Whether the breach held for the rule's `consecutive` windows up to `point`'s, as an
+    alert of that rule would need before it fires."""
+    for back in range(1, rule.consecutive):
+        start = point.window_start_ms - back * window_ms
+        earlier = [
+            p
+            for p in _matching([h for h in history if h.window_start_ms == start], rule, metric)
+            if (p.feature, p.segment) == (point.feature, point.segment)
+        ]
+        if not earlier or earlier[0].value is None or not rule.breaches(earlier[0].value):
+            return False
+    return True
 
 
 def _seasonal_value(points: list[ResultPoint], point: ResultPoint) -> float | None:
