@@ -192,6 +192,8 @@ def _describe(event: audit.AuditEvent) -> str:
         ours = comparison.get("challenger", {}).get("roc_auc")
         theirs = comparison.get("champion", {}).get("roc_auc")
         verdict = "policy passed" if after.get("accepted") else "policy refused"
+        if after.get("awaiting_approval"):
+            verdict = "awaiting approvals"
         scores = "" if ours is None else f" ROC AUC {ours:.3f} vs champion {theirs or 0:.3f};"
         rollout = after.get("rollout_id")
         return f"v{after.get('version')} on {comparison.get('rows')} fresh rows:{scores} " + (
