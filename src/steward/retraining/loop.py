@@ -44,9 +44,9 @@ from steward.predictions import LabelStore, compact
 from steward.predictions.tables import INPUT_PREFIX
 from steward.registry import PromotionDecision
 from steward.retraining.challenger import Comparison, train_challenger
+from steward.retraining.gates import check_gates
 from steward.retraining.rollout import (
     Rollout,
-    check_gates,
     check_stages,
     list_rollouts,
     start_rollout,
