@@ -11,12 +11,12 @@ import typer
 from steward.cli.output import JsonOption, emit, open_cli_store, print_json
 from steward.config import Settings
 from steward.retraining.challenger import retrain
+from steward.retraining.holdout import read_holdout
 from steward.retraining.loop import (
     Loop,
     disable_loop,
     enable_loop,
     list_loops,
-    read_holdout,
     tick_loops,
 )
 from steward.retraining.triggers import load_trigger_config, should_retrain, trigger_history
