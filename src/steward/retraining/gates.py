@@ -7,11 +7,13 @@ it): the challenger's answers against the other versions' answers over the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from steward.config import Settings
 from steward.errors import InvalidInput
@@ -41,10 +43,8 @@ def measure(
     its shadow copies, and fallbacks (the champion's) do not count."""
     directory = settings.resolved_predictions_dir
     compact(directory)
-    columns = ["model_version", "route", "latency_ms"]
-    with_psi = "max_prediction_psi" in gates
     table = PredictionStore(directory).read(
-        endpoint, start_ms, end_ms, columns=[*columns, "outputs"] if with_psi else columns
+        endpoint, start_ms, end_ms, columns=["model_version", "route", "latency_ms"]
     )
     versions = np.asarray(table.column("model_version").to_pylist(), dtype=np.int64)
     routes = np.asarray(table.column("route").to_pylist(), dtype=object)
@@ -52,10 +52,10 @@ def measure(
     own_route = "shadow" if shadow else "primary"
     challenger = (versions == challenger_version) & (routes == own_route)
     others = (versions != challenger_version) & (routes == "primary")
-    fallbacks = 0 if own_route == "shadow" else int((routes == "fallback").sum())
+    fallbacks = 0 if shadow else int((routes == "fallback").sum())
     samples = int(challenger.sum())
     answered = samples + fallbacks
-    measured = {
+    measured: dict[str, Any] = {
         "samples": samples,
         "champion_samples": int(others.sum()),
         "fallbacks": fallbacks,
@@ -63,43 +63,91 @@ def measure(
         "p99_ms": _p99(latency[challenger]),
         "champion_p99_ms": _p99(latency[others]),
     }
-    if with_psi:
-        outputs = np.asarray(table.column("outputs").to_pylist(), dtype=object)
-        measured["prediction_psi"] = _prediction_psi(outputs[others], outputs[challenger])
-    if "max_accuracy_drop" in gates and not shadow:
-        measured |= _realised(settings, endpoint, challenger_version, start_ms, end_ms)
+    with_psi = "max_prediction_psi" in gates
+    with_accuracy = "max_accuracy_drop" in gates and not shadow
+    if with_psi or with_accuracy:
+        answers = _Answers.read(directory, endpoint, challenger_version, start_ms, end_ms, shadow)
+        if with_psi:
+            measured["prediction_psi"] = answers.prediction_psi()
+        if with_accuracy:
+            measured |= answers.accuracy()
     return measured
 
 
-def _realised(
-    settings: Settings, endpoint: str, challenger_version: int, start_ms: int, end_ms: int
-) -> dict[str, Any]:  # Any: JSON values
-    """Accuracy of the challenger's and the champion's labelled answers in the stage (labels
-    that arrived so far); None for a side with fewer than `MIN_LABELLED`."""
-    table = LabelStore(settings.resolved_predictions_dir).window(
-        endpoint, start_ms, end_ms, features=[], routes=("primary",)
-    )
-    versions = np.asarray(table.column("model_version").to_pylist(), dtype=np.int64)
+class _Answers:
+    """The stage's answers as the label join gives them: each side's `prediction`, `score`
+    (a binary classifier's positive-class probability) and latest `label`."""
+
+    def __init__(self, ours: pa.Table, theirs: pa.Table) -> None:
+        self.ours, self.theirs = ours, theirs
+
+    @classmethod
+    def read(
+        cls,
+        directory: Path,
+        endpoint: str,
+        challenger_version: int,
+        start_ms: int,
+        end_ms: int,
+        shadow: bool,
+    ) -> _Answers:
+        own_route = "shadow" if shadow else "primary"
+        table = LabelStore(directory).window(
+            endpoint, start_ms, end_ms, features=[], routes=tuple({own_route, "primary"})
+        )
+        is_ours = pc.and_(
+            pc.equal(table.column("model_version"), challenger_version),
+            pc.equal(table.column("route"), own_route),
+        )
+        is_theirs = pc.and_(
+            pc.not_equal(table.column("model_version"), challenger_version),
+            pc.equal(table.column("route"), "primary"),
+        )
+        return cls(table.filter(is_ours), table.filter(is_theirs))
+
+    def prediction_psi(self) -> float | None:
+        """PSI of the challenger's answers (score, else prediction) against the champion's;
+        None below `MIN_ANSWERS` a side."""
+        reference, current = _values(self.theirs), _values(self.ours)
+        if min(len(reference), len(current)) < MIN_ANSWERS:
+            return None
+        frame = pd.DataFrame({"prediction": reference})
+        report = drift_report(
+            profile(frame), pd.DataFrame({"prediction": current}), tests=[Psi()], multivariate=False
+        )
+        statistic = report.results[0].statistic
+        return None if statistic is None else round(float(statistic), 6)
+
+    def accuracy(self) -> dict[str, Any]:  # Any: JSON values
+        """Each side's share of correct answers among those labelled so far; None for a side
+        with fewer than `MIN_LABELLED`."""
+        ours, theirs = _hits(self.ours), _hits(self.theirs)
+        accuracy = float(np.mean(ours)) if len(ours) >= MIN_LABELLED else None
+        champion = float(np.mean(theirs)) if len(theirs) >= MIN_LABELLED else None
+        drop = None
+        if accuracy is not None and champion is not None:
+            drop = round(champion - accuracy, 6)
+        return {
+            "labelled": len(ours),
+            "champion_labelled": len(theirs),
+            "accuracy": accuracy,
+            "champion_accuracy": champion,
+            "accuracy_drop": drop,
+        }
+
+
+def _values(table: pa.Table) -> list[Any]:  # Any: scores, numbers or class labels
+    scores = table.column("score").to_pylist()
     predictions = table.column("prediction").to_pylist()
-    labels = table.column("label").to_pylist()
-    ours: list[bool] = []
-    theirs: list[bool] = []
-    for version, predicted, label in zip(versions, predictions, labels, strict=True):
-        if label is not None and predicted is not None:
-            side = ours if version == challenger_version else theirs
-            side.append(_same(predicted, label))
-    accuracy = float(np.mean(ours)) if len(ours) >= MIN_LABELLED else None
-    champion = float(np.mean(theirs)) if len(theirs) >= MIN_LABELLED else None
-    drop = None
-    if accuracy is not None and champion is not None:
-        drop = round(champion - accuracy, 6)
-    return {
-        "labelled": len(ours),
-        "champion_labelled": len(theirs),
-        "accuracy": accuracy,
-        "champion_accuracy": champion,
-        "accuracy_drop": drop,
-    }
+    values = [s if s is not None else p for s, p in zip(scores, predictions, strict=True)]
+    return [v for v in values if v is not None]
+
+
+def _hits(table: pa.Table) -> list[bool]:
+    pairs = zip(
+        table.column("prediction").to_pylist(), table.column("label").to_pylist(), strict=True
+    )
+    return [_same(p, label) for p, label in pairs if p is not None and label is not None]
 
 
 def _same(predicted: Any, label: Any) -> bool:  # Any: logged values
@@ -108,36 +156,6 @@ def _same(predicted: Any, label: Any) -> bool:  # Any: logged values
         return float(predicted) == float(label)
     except (TypeError, ValueError):
         return str(predicted) == str(label)
-
-
-def _prediction_psi(
-    champion: np.ndarray[Any, Any], challenger: np.ndarray[Any, Any]
-) -> float | None:
-    """PSI of the challenger's predictions (positive-class probability when there are two
-    classes, else the prediction) against the champion's; None below 30 answers a side."""
-    if min(len(champion), len(challenger)) < MIN_ANSWERS:
-        return None
-    reference = pd.DataFrame({"prediction": [_answer(text) for text in champion]})
-    current = pd.DataFrame({"prediction": [_answer(text) for text in challenger]})
-    if reference["prediction"].isna().all() or current["prediction"].isna().all():
-        return None
-    report = drift_report(profile(reference), current, tests=[Psi()], multivariate=False)
-    statistic = report.results[0].statistic
-    return None if statistic is None else round(float(statistic), 6)
-
-
-def _answer(text: str | None) -> Any:  # Any: one prediction value
-    """One logged answer's value: the positive-class probability of a binary classifier,
-    else its prediction (a number or a label)."""
-    if not text:
-        return None
-    answer = orjson.loads(text)
-    if not isinstance(answer, dict):
-        return answer
-    probabilities = answer.get("probabilities")
-    if isinstance(probabilities, list) and len(probabilities) == 2:
-        return probabilities[1]
-    return answer.get("prediction")
 
 
 def _p99(values: np.ndarray[Any, Any]) -> float | None:

@@ -595,22 +595,20 @@ def _set_pending(store: Store, model: str, pending: dict[str, Any] | None) -> No
 
 def _take_pending(store: Store, loop: Loop) -> bool:
     """Clear the pending challenger unless another control plane moved the loop first."""
-    with store.db.write() as conn:
-        updated = conn.execute(
-            sa.update(retrain_loops)
-            .where(
-                retrain_loops.c.model_name == loop.model,
-                retrain_loops.c.updated_at_ms == loop.updated_at_ms,
-            )
-            .values(pending=None, updated_at_ms=loop.updated_at_ms + 1)
-        ).rowcount
-    return bool(updated)
+    return _compare_and_set(store, loop, pending=None) is not None
 
 
 def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | None:
     """Mark the window judged, unless another control plane changed the loop since it was
     read; the loop as now stored, or None when the claim was lost."""
     judged = loop.judged | {key: window_start_ms}
+    stamp = _compare_and_set(store, loop, judged=judged)
+    return None if stamp is None else dataclasses.replace(loop, judged=judged, updated_at_ms=stamp)
+
+
+def _compare_and_set(store: Store, loop: Loop, **values: Any) -> int | None:  # Any: columns
+    """Write `values` if the loop's row is as `loop` read it (its `updated_at_ms`, bumped by
+    every such write); the new stamp, or None when another writer came first."""
     stamp = loop.updated_at_ms + 1
     with store.db.write() as conn:
         updated = conn.execute(
@@ -619,11 +617,9 @@ def _claim(store: Store, loop: Loop, key: str, window_start_ms: int) -> Loop | N
                 retrain_loops.c.model_name == loop.model,
                 retrain_loops.c.updated_at_ms == loop.updated_at_ms,
             )
-            .values(judged=judged, updated_at_ms=stamp)
+            .values(updated_at_ms=stamp, **values)
         ).rowcount
-    if not updated:
-        return None
-    return dataclasses.replace(loop, judged=judged, updated_at_ms=stamp)
+    return stamp if updated else None
 
 
 def _schedule_marks(store: Store, model: str) -> tuple[int, int]:
